@@ -1,0 +1,226 @@
+// Records kernel launches into one command encoder per step and submits them together.
+// Uniform parameters of every launch go into one arena buffer, written once per submit,
+// so the hot loop creates no buffers.
+
+import { gpu } from "./device.ts";
+import { GpuLimitError } from "./errors.ts";
+import type { ShaderName } from "./shaders.ts";
+
+/** A scalar kernel parameter; the shader declares the same fields in order. */
+export type Param = { t: "u32" | "i32" | "f32"; v: number };
+/** An unsigned 32-bit kernel parameter. */
+export const u32 = (v: number): Param => ({ t: "u32", v });
+/** A signed 32-bit kernel parameter. */
+export const i32 = (v: number): Param => ({ t: "i32", v });
+/** A 32-bit float kernel parameter. */
+export const f32 = (v: number): Param => ({ t: "f32", v });
+
+/** A range of a GPU buffer bound as storage; `name` names it in limit errors. */
+export interface Binding {
+  buffer: GPUBuffer;
+  offset: number;
+  size: number;
+  name: string;
+}
+
+/** One compute dispatch. Binding 0 is the params uniform; storage bindings follow from 1. */
+export interface Launch {
+  shader: ShaderName;
+  entry: string;
+  constants?: Record<string, number>;
+  params?: Param[];
+  bindings: Binding[];
+  workgroups: readonly [number, number?, number?];
+}
+
+const SLOT = 256;
+const SLOTS = 4096;
+
+interface Recorder {
+  encoder: GPUCommandEncoder | null;
+  pass: GPUComputePassEncoder | null;
+  arena: GPUBuffer;
+  staging: ArrayBuffer;
+  view: DataView;
+  used: number;
+  launches: number;
+  submits: number;
+}
+
+let rec: Recorder | null = null;
+const pipelines = new Map<string, GPUComputePipeline>();
+const modules = new Map<string, GPUShaderModule>();
+// Readback buffers are kept by size so that reading the loss every N steps allocates nothing.
+const readbackFree = new Map<number, GPUBuffer[]>();
+
+function recorder(): Recorder {
+  if (rec) return rec;
+  const staging = new ArrayBuffer(SLOT * SLOTS);
+  rec = {
+    encoder: null,
+    pass: null,
+    arena: gpu().device.createBuffer({
+      size: SLOT * SLOTS,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    }),
+    staging,
+    view: new DataView(staging),
+    used: 0,
+    launches: 0,
+    submits: 0,
+  };
+  return rec;
+}
+
+function pipeline(shader: ShaderName, entry: string, constants?: Record<string, number>) {
+  const key = `${shader}:${entry}:${constants ? JSON.stringify(constants) : ""}`;
+  let p = pipelines.get(key);
+  if (p) return p;
+  const { device, shaders } = gpu();
+  let module = modules.get(shader);
+  if (!module) {
+    module = device.createShaderModule({ code: shaders.get(shader)!, label: shader });
+    modules.set(shader, module);
+  }
+  device.pushErrorScope("validation");
+  p = device.createComputePipeline({
+    label: key,
+    layout: "auto",
+    compute: { module, entryPoint: entry, constants },
+  });
+  device.popErrorScope().then((e) => {
+    if (e) gpu().errors.push(new Error(`pipeline ${key}: ${e.message}`));
+  });
+  pipelines.set(key, p);
+  return p;
+}
+
+/** Workgroup counts covering `n` invocations of `wg` threads, folded into y past 65535. */
+export function grid(n: number, wg: number): [number, number, number] {
+  const groups = Math.max(1, Math.ceil(n / wg));
+  const max = gpu().info.limits.maxComputeWorkgroupsPerDimension;
+  if (groups <= max) return [groups, 1, 1];
+  return [max, Math.ceil(groups / max), 1];
+}
+
+/** Records one dispatch into the current step's encoder. */
+export function launch(l: Launch): void {
+  const r = recorder();
+  if (r.used >= SLOTS) flush();
+  const { device, info } = gpu();
+  for (const b of l.bindings) {
+    if (b.size > info.limits.maxStorageBufferBindingSize) {
+      throw new GpuLimitError(
+        `tensor ${b.name}`,
+        b.size,
+        "maxStorageBufferBindingSize",
+        info.limits.maxStorageBufferBindingSize,
+      );
+    }
+  }
+  const p = pipeline(l.shader, l.entry, l.constants);
+  const entries: GPUBindGroupEntry[] = [];
+  if (l.params?.length) {
+    const base = r.used * SLOT;
+    l.params.forEach((q, i) => {
+      const at = base + 4 * i;
+      if (q.t === "f32") r.view.setFloat32(at, q.v, true);
+      else if (q.t === "i32") r.view.setInt32(at, q.v, true);
+      else r.view.setUint32(at, q.v, true);
+    });
+    entries.push({
+      binding: 0,
+      resource: { buffer: r.arena, offset: base, size: Math.ceil(l.params.length / 4) * 16 },
+    });
+    r.used++;
+  }
+  l.bindings.forEach((b, i) =>
+    entries.push({
+      binding: i + 1,
+      resource: { buffer: b.buffer, offset: b.offset, size: Math.max(4, b.size) },
+    })
+  );
+  const group = device.createBindGroup({ layout: p.getBindGroupLayout(0), entries });
+  if (!r.encoder) r.encoder = device.createCommandEncoder();
+  if (!r.pass) r.pass = r.encoder.beginComputePass();
+  r.pass.setPipeline(p);
+  r.pass.setBindGroup(0, group);
+  const [x, y = 1, z = 1] = l.workgroups;
+  r.pass.dispatchWorkgroups(x, y, z);
+  r.launches++;
+}
+
+/** Submits everything recorded so far as one command buffer. */
+export function flush(): void {
+  const r = rec;
+  if (!r || !r.encoder) return;
+  const { device } = gpu();
+  r.pass?.end();
+  r.pass = null;
+  if (r.used) device.queue.writeBuffer(r.arena, 0, r.staging, 0, r.used * SLOT);
+  device.pushErrorScope("validation");
+  device.queue.submit([r.encoder.finish()]);
+  device.popErrorScope().then((e) => {
+    if (e) gpu().errors.push(new Error(`dispatch: ${e.message}`));
+  });
+  r.encoder = null;
+  r.used = 0;
+  r.submits++;
+}
+
+/** How many launches and submits have been recorded, for tests and the bench. */
+export function counters(): { launches: number; submits: number } {
+  const r = recorder();
+  return { launches: r.launches, submits: r.submits };
+}
+
+/** Writes host data into a buffer, after the launches already recorded. */
+export function upload(buffer: GPUBuffer, offset: number, data: ArrayBufferView): void {
+  // queue.writeBuffer runs before unsubmitted commands: submit them first so a reused
+  // buffer is not overwritten while earlier launches still read it.
+  flush();
+  const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+  const padded = bytes.byteLength % 4 ? new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4) : bytes;
+  if (padded !== bytes) padded.set(bytes);
+  gpu().device.queue.writeBuffer(buffer, offset, padded);
+}
+
+/** Copies `size` bytes of a buffer back to the host, after all recorded launches. */
+export async function download(
+  buffer: GPUBuffer,
+  offset: number,
+  size: number,
+): Promise<ArrayBuffer> {
+  const g = gpu();
+  const r = recorder();
+  const padded = Math.max(4, Math.ceil(size / 4) * 4);
+  const free = readbackFree.get(padded);
+  const staging = free?.pop() ?? g.device.createBuffer({
+    size: padded,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  if (!r.encoder) r.encoder = g.device.createCommandEncoder();
+  r.pass?.end();
+  r.pass = null;
+  r.encoder.copyBufferToBuffer(buffer, offset, staging, 0, padded);
+  flush();
+  try {
+    await staging.mapAsync(GPUMapMode.READ);
+    const out = staging.getMappedRange().slice(0, size);
+    staging.unmap();
+    if (free) free.push(staging);
+    else readbackFree.set(padded, [staging]);
+    return out;
+  } finally {
+    await sync();
+  }
+}
+
+/** Waits for the queue and throws the first error an error scope reported. */
+export async function sync(): Promise<void> {
+  flush();
+  const g = gpu();
+  await g.device.queue.onSubmittedWorkDone();
+  const err = g.errors.shift() ?? g.pool.errors.shift();
+  if (err) throw err;
+}

@@ -1,0 +1,148 @@
+// Test helpers: a seeded host RNG, float64 comparisons and a finite-difference gradcheck.
+// The gradcheck compares our WGSL backward (f32) with central differences of an
+// independent float64 TypeScript reference, so the numerical side carries no f32 noise.
+
+import { backward, initGpu, mul, scope, scopeAsync, sum, Tensor } from "../mod.ts";
+
+await initGpu();
+
+/** Mulberry32: a tiny seeded PRNG, so fixtures are reproducible. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `n` standard normal samples (scaled by `std`). */
+export function randn(n: number, seed: number, std = 1): Float64Array {
+  const r = rng(seed);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const u = Math.max(r(), 1e-12);
+    out[i] = std * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * r());
+  }
+  return out;
+}
+
+/** Asserts |a - e| <= atol + rtol * |e| elementwise, reporting the worst element. */
+export function assertClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol: { atol: number; rtol: number },
+  what = "",
+): void {
+  if (actual.length !== expected.length) {
+    throw new Error(`${what}: length ${actual.length} != ${expected.length}`);
+  }
+  let worst = -1;
+  let worstExcess = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const err = Math.abs(actual[i] - expected[i]);
+    const excess = err - (tol.atol + tol.rtol * Math.abs(expected[i]));
+    if (!(excess <= 0) && (worst < 0 || !(excess <= worstExcess))) {
+      worst = i;
+      worstExcess = excess;
+    }
+  }
+  if (worst >= 0) {
+    throw new Error(
+      `${what}: element ${worst}: got ${actual[worst]}, expected ${expected[worst]} ` +
+        `(atol ${tol.atol}, rtol ${tol.rtol})`,
+    );
+  }
+}
+
+/** An input of a gradcheck: float64 values, a shape, and whether it is differentiated. */
+export interface CheckInput {
+  data: ArrayLike<number>;
+  shape: number[];
+  dtype?: "f32" | "i32";
+  grad?: boolean;
+}
+
+/**
+ * Checks an op forward against `ref` (float64) and backward against central finite
+ * differences of `ref`, through the loss L = sum(w * y) with random weights w.
+ */
+export async function gradcheck(opts: {
+  inputs: CheckInput[];
+  op: (xs: Tensor[]) => Tensor;
+  ref: (xs: Float64Array[]) => ArrayLike<number>;
+  fwd: { atol: number; rtol: number };
+  bwd: { atol: number; rtol: number };
+  h?: number;
+  seed?: number;
+}): Promise<void> {
+  const h = opts.h ?? 1e-5;
+  const xs64 = opts.inputs.map((i) => Float64Array.from(i.data));
+  const expected = opts.ref(xs64);
+  const w = randn(expected.length, opts.seed ?? 99);
+  const tensors = opts.inputs.map((inp) => {
+    const t = inp.dtype === "i32"
+      ? Tensor.fromArray(Int32Array.from(inp.data), inp.shape)
+      : Tensor.fromArray(Float32Array.from(inp.data), inp.shape);
+    t.requiresGrad = inp.dtype !== "i32" && inp.grad !== false;
+    return t;
+  });
+  // f32 inputs are what the GPU sees: the reference must see the same rounded values.
+  const xsRounded = opts.inputs.map((inp, k) =>
+    inp.dtype === "i32" ? xs64[k] : Float64Array.from(Float32Array.from(inp.data))
+  );
+  const refOut = opts.ref(xsRounded);
+  const got = await scopeAsync(async () => {
+    const y = opts.op(tensors);
+    const out = await y.toArray();
+    if (tensors.some((t) => t.requiresGrad)) {
+      const wt = Tensor.fromArray(Float32Array.from(w), y.shape);
+      backward(sum(mul(y, wt)));
+    }
+    return out;
+  });
+  assertClose(got, refOut, opts.fwd, "forward");
+  for (let k = 0; k < tensors.length; k++) {
+    if (!tensors[k].requiresGrad) continue;
+    const g = await tensors[k].grad!.toArray();
+    const num = new Float64Array(g.length);
+    const xs = xsRounded.map((x) => Float64Array.from(x));
+    for (let i = 0; i < g.length; i++) {
+      const x0 = xs[k][i];
+      xs[k][i] = x0 + h;
+      const lp = dot(opts.ref(xs), w);
+      xs[k][i] = x0 - h;
+      const lm = dot(opts.ref(xs), w);
+      xs[k][i] = x0;
+      num[i] = (lp - lm) / (2 * h);
+    }
+    assertClose(g, num, opts.bwd, `gradient of input ${k}`);
+  }
+  scope(() => tensors.forEach((t) => t.dispose()));
+}
+
+function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+/** Path of a shared data file; tests call `needData` to skip (or fail under CI). */
+export const SHARED = new URL("../../shared/data/", import.meta.url);
+
+/**
+ * Whether a shared data file exists. Under CI=true a missing file fails the test;
+ * elsewhere the test is skipped with a message.
+ */
+export function hasData(rel: string): boolean {
+  try {
+    Deno.statSync(new URL(rel, SHARED));
+    return true;
+  } catch {
+    if (Deno.env.get("CI") === "true") throw new Error(`shared data missing: ${rel}`);
+    console.warn(`skipped: shared data ${rel} not found beside the project`);
+    return false;
+  }
+}
