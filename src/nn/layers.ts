@@ -1,0 +1,116 @@
+// The layers BERT and the examples are built from, written on the tensor API only.
+
+import { Module } from "./module.ts";
+import { type Tensor } from "../tensor.ts";
+import { add, ones, zeros } from "../ops/elementwise.ts";
+import { matmul } from "../ops/matmul.ts";
+import { layerNorm } from "../ops/layernorm.ts";
+import { embedding } from "../ops/embedding.ts";
+import { rand, randn } from "../ops/random.ts";
+
+/** How a layer's weights are initialized. */
+export interface InitOptions {
+  /** Seed of the shader RNG. */
+  seed: number;
+  /** Normal std (BERT uses 0.02); when absent, PyTorch's default uniform init. */
+  std?: number;
+}
+
+/**
+ * y = x·Wᵀ + b with W [out, in], as torch.nn.Linear.
+ *
+ * @example
+ * ```ts
+ * import { initGpu, Linear, Tensor } from "./mod.ts";
+ * await initGpu();
+ * const fc = new Linear(3, 2, { seed: 0 });
+ * console.log(fc.forward(Tensor.fromArray([1, 2, 3], [1, 3])).shape); // [1, 2]
+ * ```
+ */
+export class Linear extends Module {
+  /** [out, in] */
+  readonly weight: Tensor;
+  /** [out] */
+  readonly bias: Tensor;
+
+  constructor(readonly inFeatures: number, readonly outFeatures: number, init: InitOptions) {
+    super();
+    // PyTorch's default: kaiming_uniform(a=√5) gives U(±1/√in) for both weight and bias.
+    const bound = 1 / Math.sqrt(inFeatures);
+    this.weight = this.param(
+      "weight",
+      init.std !== undefined
+        ? randn([outFeatures, inFeatures], { seed: init.seed, std: init.std })
+        : rand([outFeatures, inFeatures], { seed: init.seed, low: -bound, high: bound }),
+    );
+    this.bias = this.param(
+      "bias",
+      init.std !== undefined
+        ? zeros([outFeatures])
+        : rand([outFeatures], { seed: init.seed + 1, low: -bound, high: bound }),
+    );
+  }
+
+  /** x [..., in] → [..., out] */
+  forward(x: Tensor): Tensor {
+    return add(matmul(x, this.weight, { transB: true }), this.bias);
+  }
+}
+
+/**
+ * LayerNorm over the last dim with weight (γ) and bias (β), as torch.nn.LayerNorm.
+ *
+ * @example
+ * ```ts
+ * import { initGpu, LayerNorm, Tensor } from "./mod.ts";
+ * await initGpu();
+ * const ln = new LayerNorm(2, 1e-12);
+ * console.log(await ln.forward(Tensor.fromArray([1, 3], [1, 2])).toArray()); // ≈ [-1, 1]
+ * ```
+ */
+export class LayerNorm extends Module {
+  /** γ [dim] */
+  readonly weight: Tensor;
+  /** β [dim] */
+  readonly bias: Tensor;
+
+  constructor(readonly dim: number, readonly eps = 1e-12) {
+    super();
+    this.weight = this.param("weight", ones([dim]));
+    this.bias = this.param("bias", zeros([dim]));
+  }
+
+  /** x [..., dim] → [..., dim] */
+  forward(x: Tensor): Tensor {
+    return layerNorm(x, this.weight, this.bias, this.eps);
+  }
+}
+
+/**
+ * A lookup table of `count` vectors of size `dim`, as torch.nn.Embedding.
+ *
+ * @example
+ * ```ts
+ * import { Embedding, initGpu, Tensor } from "./mod.ts";
+ * await initGpu();
+ * const emb = new Embedding(10, 4, { seed: 0, std: 0.02 });
+ * console.log(emb.forward(Tensor.fromArray(new Int32Array([1, 2]), [1, 2])).shape); // [1, 2, 4]
+ * ```
+ */
+export class Embedding extends Module {
+  /** [count, dim] */
+  readonly weight: Tensor;
+
+  constructor(readonly count: number, readonly dim: number, init: InitOptions) {
+    super();
+    this.weight = this.param(
+      "weight",
+      randn([count, dim], { seed: init.seed, std: init.std ?? 1 }),
+    );
+  }
+
+  /** ids (i32) [...] → [..., dim] */
+  forward(ids: Tensor): Tensor {
+    return embedding(ids, this.weight);
+  }
+}

@@ -1,0 +1,66 @@
+// Modules own named parameters and child modules; names compose with "." exactly as
+// PyTorch's state_dict keys, so HF checkpoints map onto them without renaming.
+
+import type { Tensor } from "../tensor.ts";
+
+/**
+ * Base class of layers and models.
+ *
+ * @example
+ * ```ts
+ * import { initGpu, Linear } from "./mod.ts";
+ * await initGpu();
+ * const fc = new Linear(4, 2, { seed: 1 });
+ * console.log(fc.namedParameters().map(([n]) => n)); // ["weight", "bias"]
+ * ```
+ */
+export abstract class Module {
+  #params = new Map<string, Tensor>();
+  #children = new Map<string, Module>();
+  /** Dropout and similar layers act only while training. */
+  training = true;
+
+  /** Registers a parameter under `name` and returns it. */
+  protected param(name: string, t: Tensor): Tensor {
+    t.requiresGrad = true;
+    this.#params.set(name, t);
+    return t;
+  }
+
+  /** Registers a child module under `name` (e.g. "encoder" or "layer.3") and returns it. */
+  protected child<M extends Module>(name: string, m: M): M {
+    this.#children.set(name, m);
+    return m;
+  }
+
+  /** Every parameter with its dotted name, in registration order. */
+  namedParameters(prefix = ""): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [n, t] of this.#params) out.push([prefix + n, t]);
+    for (const [n, m] of this.#children) out.push(...m.namedParameters(`${prefix}${n}.`));
+    return out;
+  }
+
+  /** Every parameter, in registration order. */
+  parameters(): Tensor[] {
+    return this.namedParameters().map(([, t]) => t);
+  }
+
+  /** Sets training mode (true) or evaluation mode (false) on this module and its children. */
+  train(on = true): this {
+    this.training = on;
+    for (const m of this.#children.values()) m.train(on);
+    return this;
+  }
+
+  /** Stops (or restarts) gradient updates of every parameter of this module. */
+  freeze(frozen = true): this {
+    for (const t of this.parameters()) t.requiresGrad = !frozen;
+    return this;
+  }
+
+  /** Releases every parameter (and its gradient). */
+  dispose(): void {
+    for (const t of this.parameters()) t.dispose();
+  }
+}
