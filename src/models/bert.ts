@@ -1,0 +1,295 @@
+// BERT (post-LN) and BertForQuestionAnswering on the tensor API; parameter names are HF's.
+// Sizes: B batch, S sequence, H hidden, A heads, D = H / A head size, I intermediate.
+
+import { Module } from "../nn/module.ts";
+import { Embedding, LayerNorm, Linear } from "../nn/layers.ts";
+import { Tensor } from "../tensor.ts";
+import type { BertConfig } from "./config.ts";
+import { add, scale } from "../ops/elementwise.ts";
+import { matmul } from "../ops/matmul.ts";
+import { softmax } from "../ops/softmax.ts";
+import { gelu, tanh } from "../ops/activations.ts";
+import { deriveSeed, dropout } from "../ops/dropout.ts";
+import { swapAxes12 } from "../ops/permute.ts";
+import { sliceLastDim } from "../ops/slice.ts";
+import { crossEntropy } from "../ops/cross_entropy.ts";
+
+/** Inputs of a BERT forward pass, as host arrays of B×S values. */
+export interface BertBatch {
+  batch: number;
+  seq: number;
+  inputIds: Int32Array;
+  tokenTypeIds?: Int32Array;
+  attentionMask?: ArrayLike<number>;
+}
+
+/** Dropout seeding shared by the layers of one model: a new `step` gives new masks. */
+class DropoutCtx {
+  seed = 0;
+  step = 0;
+  site = 0;
+  next(x: Tensor, p: number, training: boolean): Tensor {
+    if (!training || p === 0) return x;
+    return dropout(x, p, deriveSeed(this.seed, this.step, this.site++), true);
+  }
+}
+
+let seedCounter = 0;
+function initFor(c: BertConfig, seed: number) {
+  return { seed: seed * 7919 + seedCounter++ * 104729, std: c.initializer_range };
+}
+
+class BertEmbeddings extends Module {
+  word_embeddings: Embedding;
+  position_embeddings: Embedding;
+  token_type_embeddings: Embedding;
+  LayerNorm: LayerNorm;
+  constructor(readonly c: BertConfig, seed: number, readonly drop: DropoutCtx) {
+    super();
+    this.word_embeddings = this.child(
+      "word_embeddings",
+      new Embedding(c.vocab_size, c.hidden_size, initFor(c, seed)),
+    );
+    this.position_embeddings = this.child(
+      "position_embeddings",
+      new Embedding(c.max_position_embeddings, c.hidden_size, initFor(c, seed)),
+    );
+    this.token_type_embeddings = this.child(
+      "token_type_embeddings",
+      new Embedding(c.type_vocab_size, c.hidden_size, initFor(c, seed)),
+    );
+    this.LayerNorm = this.child("LayerNorm", new LayerNorm(c.hidden_size, c.layer_norm_eps));
+  }
+  forward(ids: Tensor, types: Tensor, positions: Tensor): Tensor {
+    const x = add(
+      add(this.word_embeddings.forward(ids), this.token_type_embeddings.forward(types)),
+      this.position_embeddings.forward(positions),
+    );
+    return this.drop.next(this.LayerNorm.forward(x), this.c.hidden_dropout_prob, this.training);
+  }
+}
+
+class BertSelfAttention extends Module {
+  query: Linear;
+  key: Linear;
+  value: Linear;
+  constructor(readonly c: BertConfig, seed: number, readonly drop: DropoutCtx) {
+    super();
+    const h = c.hidden_size;
+    this.query = this.child("query", new Linear(h, h, initFor(c, seed)));
+    this.key = this.child("key", new Linear(h, h, initFor(c, seed)));
+    this.value = this.child("value", new Linear(h, h, initFor(c, seed)));
+  }
+  /** x [B, S, H], mask additive [B, S] → context [B, S, H] */
+  forward(x: Tensor, mask: Tensor): Tensor {
+    const [b, s, h] = x.shape;
+    const a = this.c.num_attention_heads;
+    const d = h / a;
+    // [B, S, H] → [B, A, S, D] → [B·A, S, D]
+    const heads = (t: Tensor) => swapAxes12(t.view([b, s, a, d])).view([b * a, s, d]);
+    const q = heads(this.query.forward(x));
+    const k = heads(this.key.forward(x));
+    const v = heads(this.value.forward(x));
+    const scores = scale(matmul(q, k, { transB: true }), 1 / Math.sqrt(d)).view([b, a, s, s]);
+    const probs = this.drop.next(
+      softmax(scores, mask),
+      this.c.attention_probs_dropout_prob,
+      this.training,
+    );
+    const ctx = matmul(probs.view([b * a, s, s]), v).view([b, a, s, d]);
+    return swapAxes12(ctx).view([b, s, h]);
+  }
+}
+
+/** dense + dropout + residual + LayerNorm, the tail of both attention and FFN blocks. */
+class BertOutput extends Module {
+  dense: Linear;
+  LayerNorm: LayerNorm;
+  constructor(readonly c: BertConfig, inDim: number, seed: number, readonly drop: DropoutCtx) {
+    super();
+    this.dense = this.child("dense", new Linear(inDim, c.hidden_size, initFor(c, seed)));
+    this.LayerNorm = this.child("LayerNorm", new LayerNorm(c.hidden_size, c.layer_norm_eps));
+  }
+  forward(x: Tensor, residual: Tensor): Tensor {
+    const y = this.drop.next(this.dense.forward(x), this.c.hidden_dropout_prob, this.training);
+    return this.LayerNorm.forward(add(y, residual));
+  }
+}
+
+class BertAttention extends Module {
+  self: BertSelfAttention;
+  output: BertOutput;
+  constructor(c: BertConfig, seed: number, drop: DropoutCtx) {
+    super();
+    this.self = this.child("self", new BertSelfAttention(c, seed, drop));
+    this.output = this.child("output", new BertOutput(c, c.hidden_size, seed, drop));
+  }
+  forward(x: Tensor, mask: Tensor): Tensor {
+    return this.output.forward(this.self.forward(x, mask), x);
+  }
+}
+
+class BertIntermediate extends Module {
+  dense: Linear;
+  constructor(c: BertConfig, seed: number) {
+    super();
+    this.dense = this.child("dense", new Linear(c.hidden_size, c.intermediate_size, initFor(c, seed)));
+  }
+  forward(x: Tensor): Tensor {
+    return gelu(this.dense.forward(x));
+  }
+}
+
+class BertLayer extends Module {
+  attention: BertAttention;
+  intermediate: BertIntermediate;
+  output: BertOutput;
+  constructor(c: BertConfig, seed: number, drop: DropoutCtx) {
+    super();
+    this.attention = this.child("attention", new BertAttention(c, seed, drop));
+    this.intermediate = this.child("intermediate", new BertIntermediate(c, seed));
+    this.output = this.child("output", new BertOutput(c, c.intermediate_size, seed, drop));
+  }
+  forward(x: Tensor, mask: Tensor): Tensor {
+    const a = this.attention.forward(x, mask);
+    return this.output.forward(this.intermediate.forward(a), a);
+  }
+}
+
+class BertPooler extends Module {
+  dense: Linear;
+  constructor(c: BertConfig, seed: number) {
+    super();
+    this.dense = this.child("dense", new Linear(c.hidden_size, c.hidden_size, initFor(c, seed)));
+  }
+  /** x [B, S, H] → tanh(dense(x[:, 0])) [B, H] */
+  forward(x: Tensor): Tensor {
+    const [b, s, h] = x.shape;
+    const first = sliceLastDim(x.view([b, s * h]), 0, h);
+    return tanh(this.dense.forward(first));
+  }
+}
+
+/** Float32 min, as HF's extended attention mask uses for masked keys. */
+export const MASK_MIN = -3.4028234663852886e38;
+
+/**
+ * The BERT encoder: embeddings, N post-LN layers, optionally the pooler.
+ *
+ * @example
+ * ```ts
+ * import { BertModel, bertConfig, initGpu } from "./mod.ts";
+ * await initGpu();
+ * const cfg = bertConfig({ vocab_size: 50, hidden_size: 8, num_hidden_layers: 1,
+ *   num_attention_heads: 2, intermediate_size: 16, max_position_embeddings: 16 });
+ * const bert = new BertModel(cfg, { seed: 0 });
+ * const h = bert.forward({ batch: 1, seq: 3, inputIds: new Int32Array([2, 7, 3]) });
+ * console.log(h.shape); // [1, 3, 8]
+ * ```
+ */
+export class BertModel extends Module {
+  embeddings: BertEmbeddings;
+  pooler: BertPooler | null;
+  readonly layers: BertLayer[] = [];
+  readonly drop = new DropoutCtx();
+
+  constructor(readonly config: BertConfig, opts: { seed?: number; pooler?: boolean } = {}) {
+    super();
+    const seed = opts.seed ?? 0;
+    seedCounter = 0;
+    this.drop.seed = seed;
+    this.embeddings = this.child("embeddings", new BertEmbeddings(config, seed, this.drop));
+    for (let i = 0; i < config.num_hidden_layers; i++) {
+      this.layers.push(this.child(`encoder.layer.${i}`, new BertLayer(config, seed, this.drop)));
+    }
+    this.pooler = opts.pooler ? this.child("pooler", new BertPooler(config, seed)) : null;
+  }
+
+  /** Sets the dropout step: each training step must draw new masks. */
+  setStep(step: number): void {
+    this.drop.step = step;
+  }
+
+  /** Returns the last hidden state [B, S, H]. */
+  forward(batch: BertBatch): Tensor {
+    const { batch: b, seq: s } = batch;
+    const n = b * s;
+    if (batch.inputIds.length !== n) throw new Error(`inputIds must hold ${n} ids`);
+    if (s > this.config.max_position_embeddings) {
+      throw new Error(`sequence length ${s} exceeds max_position_embeddings`);
+    }
+    this.drop.site = 0;
+    const positions = new Int32Array(n);
+    for (let i = 0; i < n; i++) positions[i] = i % s;
+    const maskAdd = new Float32Array(n);
+    if (batch.attentionMask) {
+      for (let i = 0; i < n; i++) maskAdd[i] = batch.attentionMask[i] ? 0 : MASK_MIN;
+    }
+    const ids = Tensor.fromArray(batch.inputIds, [b, s]);
+    const types = Tensor.fromArray(batch.tokenTypeIds ?? new Int32Array(n), [b, s]);
+    const pos = Tensor.fromArray(positions, [b, s]);
+    const mask = Tensor.fromArray(maskAdd, [b, s]);
+    let x = this.embeddings.forward(ids, types, pos);
+    for (const layer of this.layers) x = layer.forward(x, mask);
+    return x;
+  }
+}
+
+/** Start/end logits [B, S] each, and the loss when positions were given. */
+export interface QaOutput {
+  startLogits: Tensor;
+  endLogits: Tensor;
+  loss: Tensor | null;
+}
+
+/**
+ * BertForQuestionAnswering: BERT without pooler, then `qa_outputs` Linear(H, 2).
+ *
+ * @example
+ * ```ts
+ * import { BertForQuestionAnswering, bertConfig, initGpu } from "./mod.ts";
+ * await initGpu();
+ * const cfg = bertConfig({ vocab_size: 50, hidden_size: 8, num_hidden_layers: 1,
+ *   num_attention_heads: 2, intermediate_size: 16, max_position_embeddings: 16 });
+ * const qa = new BertForQuestionAnswering(cfg, { seed: 0 });
+ * const out = qa.forward({ batch: 1, seq: 3, inputIds: new Int32Array([2, 7, 3]) });
+ * console.log(out.startLogits.shape); // [1, 3]
+ * ```
+ */
+export class BertForQuestionAnswering extends Module {
+  bert: BertModel;
+  qa_outputs: Linear;
+
+  constructor(readonly config: BertConfig, opts: { seed?: number } = {}) {
+    super();
+    const seed = opts.seed ?? 0;
+    this.bert = this.child("bert", new BertModel(config, { seed, pooler: false }));
+    this.qa_outputs = this.child(
+      "qa_outputs",
+      new Linear(config.hidden_size, 2, initFor(config, seed)),
+    );
+  }
+
+  /**
+   * Logits, and with `startPositions`/`endPositions` the loss: the mean of the start and
+   * end cross-entropies, positions clamped to [0, S] and S ignored, as HF does.
+   */
+  forward(
+    batch: BertBatch & { startPositions?: ArrayLike<number>; endPositions?: ArrayLike<number> },
+  ): QaOutput {
+    const { batch: b, seq: s } = batch;
+    const h = this.bert.forward(batch);
+    const logits = this.qa_outputs.forward(h); // [B, S, 2]
+    const startLogits = sliceLastDim(logits, 0, 1).view([b, s]);
+    const endLogits = sliceLastDim(logits, 1, 2).view([b, s]);
+    let loss: Tensor | null = null;
+    if (batch.startPositions && batch.endPositions) {
+      const clamp = (p: ArrayLike<number>) =>
+        Int32Array.from({ length: b }, (_, i) => Math.min(Math.max(p[i], 0), s));
+      const sp = Tensor.fromArray(clamp(batch.startPositions), [b]);
+      const ep = Tensor.fromArray(clamp(batch.endPositions), [b]);
+      loss = scale(add(crossEntropy(startLogits, sp, s), crossEntropy(endLogits, ep, s)), 0.5);
+    }
+    return { startLogits, endLogits, loss };
+  }
+}

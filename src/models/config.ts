@@ -1,0 +1,126 @@
+// HF BertConfig: read, validate and write `config.json`.
+
+/** The fields of HF's BertConfig that this framework uses. */
+export interface BertConfig {
+  vocab_size: number;
+  hidden_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  intermediate_size: number;
+  hidden_act: string;
+  max_position_embeddings: number;
+  type_vocab_size: number;
+  layer_norm_eps: number;
+  hidden_dropout_prob: number;
+  attention_probs_dropout_prob: number;
+  pad_token_id: number;
+  initializer_range: number;
+  architectures?: string[];
+  model_type?: string;
+  [extra: string]: unknown;
+}
+
+/** A config.json that cannot be used; the message starts with the file path. */
+export class ConfigError extends Error {
+  constructor(readonly path: string, what: string) {
+    super(`${path}: ${what}`);
+    this.name = "ConfigError";
+  }
+}
+
+const DEFAULTS: BertConfig = {
+  vocab_size: 30522,
+  hidden_size: 768,
+  num_hidden_layers: 12,
+  num_attention_heads: 12,
+  intermediate_size: 3072,
+  hidden_act: "gelu",
+  max_position_embeddings: 512,
+  type_vocab_size: 2,
+  layer_norm_eps: 1e-12,
+  hidden_dropout_prob: 0.1,
+  attention_probs_dropout_prob: 0.1,
+  pad_token_id: 0,
+  initializer_range: 0.02,
+  model_type: "bert",
+};
+
+const POSITIVE = [
+  "vocab_size",
+  "hidden_size",
+  "num_hidden_layers",
+  "num_attention_heads",
+  "intermediate_size",
+  "max_position_embeddings",
+  "type_vocab_size",
+] as const;
+
+/**
+ * Fills HF defaults into `raw` and validates it; `path` names the source in errors.
+ *
+ * @example
+ * ```ts
+ * import { bertConfig } from "./mod.ts";
+ * const c = bertConfig({ hidden_size: 64, num_attention_heads: 4, intermediate_size: 128 });
+ * console.log(c.num_hidden_layers); // 12
+ * ```
+ */
+export function bertConfig(raw: unknown, path = "config"): BertConfig {
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) {
+    throw new ConfigError(path, "config must be a JSON object");
+  }
+  const c = { ...DEFAULTS, ...(raw as Record<string, unknown>) } as BertConfig;
+  for (const k of POSITIVE) {
+    const v = c[k];
+    if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) {
+      throw new ConfigError(path, `${k} must be a positive integer, got ${JSON.stringify(v)}`);
+    }
+    if (v > 1e8) throw new ConfigError(path, `${k} is implausibly large (${v})`);
+  }
+  if (c.hidden_size % c.num_attention_heads !== 0) {
+    throw new ConfigError(
+      path,
+      `num_attention_heads (${c.num_attention_heads}) does not divide hidden_size (${c.hidden_size})`,
+    );
+  }
+  for (const k of ["hidden_dropout_prob", "attention_probs_dropout_prob"] as const) {
+    if (typeof c[k] !== "number" || !(c[k] >= 0 && c[k] < 1)) {
+      throw new ConfigError(path, `${k} must be in [0, 1), got ${JSON.stringify(c[k])}`);
+    }
+  }
+  if (typeof c.layer_norm_eps !== "number" || !(c.layer_norm_eps > 0)) {
+    throw new ConfigError(path, `layer_norm_eps must be positive`);
+  }
+  if (!["gelu", "gelu_python"].includes(c.hidden_act)) {
+    throw new ConfigError(path, `hidden_act ${JSON.stringify(c.hidden_act)} is not supported (gelu)`);
+  }
+  if (!Number.isInteger(c.pad_token_id) || c.pad_token_id < 0 || c.pad_token_id >= c.vocab_size) {
+    throw new ConfigError(path, `pad_token_id must be in [0, vocab_size)`);
+  }
+  return c;
+}
+
+/** Reads and validates a HF `config.json`. */
+export async function readBertConfig(path: string): Promise<BertConfig> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    throw new ConfigError(path, e instanceof Deno.errors.NotFound ? "file not found" : String(e));
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(path, `invalid JSON (${(e as Error).message})`);
+  }
+  return bertConfig(raw, path);
+}
+
+/** Named configs for training from scratch. */
+export const PRESETS: Record<string, Partial<BertConfig>> = {
+  tiny: { hidden_size: 128, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 512 },
+  mini: { hidden_size: 256, num_hidden_layers: 4, num_attention_heads: 4, intermediate_size: 1024 },
+  small: { hidden_size: 512, num_hidden_layers: 4, num_attention_heads: 8, intermediate_size: 2048 },
+  base: {},
+};
