@@ -13,13 +13,24 @@ function broadcastable(a: Tensor, b: Tensor): boolean {
 
 function binary(entry: "add" | "mul", a: Tensor, b: Tensor, s: number): Tensor {
   const y = Tensor.empty(a.shape);
-  launch({
-    shader: "elementwise",
-    entry,
-    params: [u32(a.size), u32(Math.max(1, b.size)), f32(s)],
-    bindings: [a.binding(), b.binding(), y.binding()],
-    workgroups: grid(a.size, 256),
-  });
+  // Same-size operands may exceed one binding (e.g. gradients of a 350 MiB embedding): go by ranges.
+  const chunk = a.size === b.size ? chunkElements() : a.size;
+  for (let start = 0; start < a.size || start === 0; start += chunk) {
+    const n = Math.min(chunk, a.size - start);
+    const nb = a.size === b.size ? n : Math.max(1, b.size);
+    launch({
+      shader: "elementwise",
+      entry,
+      params: [u32(n), u32(nb), f32(s)],
+      bindings: [
+        a.binding(start, n),
+        a.size === b.size ? b.binding(start, n) : b.binding(),
+        y.binding(start, n),
+      ],
+      workgroups: grid(n, 256),
+    });
+    if (n === 0) break;
+  }
   return y;
 }
 

@@ -1,0 +1,176 @@
+// AdamW with PyTorch's update rule, one launch per parameter (per 16M-element range), with
+// per-group learning rate and weight decay. Nothing is read back: gradient clipping comes
+// in as a one-element GPU tensor that scales every gradient.
+
+import { f32, grid, launch, u32 } from "../gpu/kernel.ts";
+import { keep, Tensor } from "../tensor.ts";
+import { chunkElements, fill, zeros } from "../ops/elementwise.ts";
+
+/** Parameters sharing a learning rate and a weight decay. */
+export interface ParamGroup {
+  params: Tensor[];
+  lr: number;
+  weightDecay: number;
+}
+
+/** Adam hyper-parameters shared by every group. */
+export interface AdamWOptions {
+  betas?: [number, number];
+  eps?: number;
+}
+
+/**
+ * Optimizer state for checkpoints: the step count and both moments of every parameter, in
+ * the order of the groups' params. A moment is null until its parameter first had a gradient.
+ */
+export interface AdamWState {
+  step: number;
+  m: (Tensor | null)[];
+  v: (Tensor | null)[];
+}
+
+/**
+ * torch.optim.AdamW (amsgrad off): decoupled weight decay `p -= lr wd p`, then the Adam
+ * step with bias corrections. The step count is shared by all parameters, so it equals
+ * PyTorch's per-parameter count for every parameter that has a gradient at every step
+ * (frozen ones never have one and are never touched).
+ *
+ * @example
+ * ```ts
+ * import { AdamW, initGpu, Tensor } from "./mod.ts";
+ * await initGpu();
+ * const w = Tensor.fromArray([1, -2]);
+ * w.requiresGrad = true;
+ * const opt = new AdamW([{ params: [w], lr: 0.1, weightDecay: 0.01 }]);
+ * w.grad = Tensor.fromArray([0.5, -0.5]);
+ * opt.step();
+ * opt.zeroGrad();
+ * console.log(await w.toArray()); // ≈ [0.899, -1.898]
+ * ```
+ */
+export class AdamW {
+  /** The groups; their `lr` and `weightDecay` may be changed between steps. */
+  readonly groups: ParamGroup[];
+  readonly betas: [number, number];
+  readonly eps: number;
+  #step = 0;
+  #m: (Tensor | null)[];
+  #v: (Tensor | null)[];
+  #one: Tensor | null = null;
+
+  constructor(groups: ParamGroup[], opts: AdamWOptions = {}) {
+    this.groups = groups;
+    this.betas = opts.betas ?? [0.9, 0.999];
+    this.eps = opts.eps ?? 1e-8;
+    const n = this.#params().length;
+    this.#m = new Array(n).fill(null);
+    this.#v = new Array(n).fill(null);
+  }
+
+  #params(): Tensor[] {
+    return this.groups.flatMap((g) => g.params);
+  }
+
+  /** How many steps have been taken. */
+  get stepCount(): number {
+    return this.#step;
+  }
+
+  /**
+   * Updates every parameter that has a gradient, with each group's lr times `lrScale` (for
+   * schedules) and every gradient multiplied by `gradScale[0]` if given (e.g. the result of
+   * `clipCoefficient`).
+   */
+  step(lrScale = 1, gradScale?: Tensor): void {
+    if (gradScale && gradScale.size !== 1) {
+      throw new Error(`AdamW: gradScale must be one element, got [${gradScale.shape}]`);
+    }
+    const scale = gradScale ?? (this.#one ??= keep(fill([1], 1)));
+    const t = ++this.#step;
+    const [b1, b2] = this.betas;
+    const bc1 = 1 - b1 ** t;
+    const bc2s = Math.sqrt(1 - b2 ** t);
+    let k = 0;
+    for (const group of this.groups) {
+      const lr = group.lr * lrScale;
+      for (const p of group.params) {
+        const i = k++;
+        const g = p.grad;
+        if (!g) continue;
+        if (g.size !== p.size) {
+          throw new Error(`AdamW: gradient [${g.shape}] does not match ${p.name} [${p.shape}]`);
+        }
+        const m = this.#m[i] ??= keep(zeros(p.shape));
+        const v = this.#v[i] ??= keep(zeros(p.shape));
+        for (let start = 0; start < p.size; start += chunkElements()) {
+          const n = Math.min(chunkElements(), p.size - start);
+          launch({
+            shader: "optim",
+            entry: "adamw",
+            params: [
+              u32(n),
+              f32(1 - lr * group.weightDecay),
+              f32(b1),
+              f32(1 - b1),
+              f32(b2),
+              f32(1 - b2),
+              f32(lr / bc1),
+              f32(bc2s),
+              f32(this.eps),
+            ],
+            bindings: [
+              p.binding(start, n),
+              g.binding(start, n),
+              m.binding(start, n),
+              v.binding(start, n),
+              scale.binding(0, 1),
+            ],
+            workgroups: grid(n, 256),
+          });
+        }
+      }
+    }
+  }
+
+  /** Disposes every parameter's gradient. */
+  zeroGrad(): void {
+    for (const p of this.#params()) p.grad = null;
+  }
+
+  /** The live state (not copies): save it, do not dispose it. */
+  state(): AdamWState {
+    return { step: this.#step, m: [...this.#m], v: [...this.#v] };
+  }
+
+  /** Replaces the state, taking ownership of the given moments (e.g. read from a checkpoint). */
+  loadState(state: AdamWState): void {
+    const params = this.#params();
+    if (state.m.length !== params.length || state.v.length !== params.length) {
+      throw new Error(`AdamW: state has ${state.m.length} moments for ${params.length} params`);
+    }
+    params.forEach((p, i) => {
+      for (const t of [state.m[i], state.v[i]]) {
+        if (t && t.size !== p.size) {
+          throw new Error(`AdamW: moment [${t.shape}] does not match ${p.name} [${p.shape}]`);
+        }
+      }
+    });
+    const replace = (old: (Tensor | null)[], next: (Tensor | null)[]) =>
+      old.map((t, i) => {
+        const n = next[i];
+        if (t && t !== n) t.dispose();
+        return n ? keep(n) : null;
+      });
+    this.#m = replace(this.#m, state.m);
+    this.#v = replace(this.#v, state.v);
+    this.#step = state.step;
+  }
+
+  /** Releases the moments. */
+  dispose(): void {
+    for (const t of [...this.#m, ...this.#v, this.#one]) t?.dispose();
+    this.#m.fill(null);
+    this.#v.fill(null);
+    this.#one = null;
+  }
+}

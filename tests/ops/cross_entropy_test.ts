@@ -1,0 +1,134 @@
+import { backward, Tensor } from "../../mod.ts";
+import { crossEntropy } from "../../src/ops/cross_entropy.ts";
+import { assertClose, gradcheck, randn, rng } from "../_helpers.ts";
+
+// Logits of order 1: the loss is a log of a sum of C exps, good to a few f32 ulps.
+const FWD = { atol: 1e-6, rtol: 1e-5 };
+const BWD = { atol: 1e-5, rtol: 1e-3 };
+
+/** Float64 reference: mean over counted rows of lse(x) - x[label] (NaN if none counted). */
+function ceRef(x: ArrayLike<number>, labels: ArrayLike<number>, c: number, ignore = -100) {
+  let sum = 0, count = 0;
+  for (let r = 0; r < labels.length; r++) {
+    const label = labels[r];
+    if (label === ignore || label < 0 || label >= c) continue;
+    let m = -Infinity;
+    for (let j = 0; j < c; j++) m = Math.max(m, x[r * c + j]);
+    let s = 0;
+    for (let j = 0; j < c; j++) s += Math.exp(x[r * c + j] - m);
+    sum += m + Math.log(s) - x[r * c + label];
+    count++;
+  }
+  return [sum / count];
+}
+
+/** Float64 gradient of the mean loss: (softmax - onehot) / count on counted rows. */
+function ceGradRef(x: ArrayLike<number>, labels: Int32Array, c: number) {
+  const g = new Float64Array(x.length);
+  const rows = [...labels.keys()].filter((r) => labels[r] >= 0 && labels[r] < c);
+  for (const r of rows) {
+    let m = -Infinity;
+    for (let j = 0; j < c; j++) m = Math.max(m, x[r * c + j]);
+    let s = 0;
+    for (let j = 0; j < c; j++) s += Math.exp(x[r * c + j] - m);
+    for (let j = 0; j < c; j++) {
+      g[r * c + j] = (Math.exp(x[r * c + j] - m) / s - (j === labels[r] ? 1 : 0)) / rows.length;
+    }
+  }
+  return g;
+}
+
+Deno.test("cross-entropy 7x13 with ignored and out-of-range labels", async () => {
+  const labels = [3, -100, 12, 0, 13, 7, -5]; // 13 and -5 are outside [0, 13): ignored
+  await gradcheck({
+    inputs: [{ data: randn(7 * 13, 1, 2), shape: [7, 13] }, {
+      data: labels,
+      shape: [7],
+      dtype: "i32",
+    }],
+    op: ([x, l]) => crossEntropy(x, l),
+    ref: ([x, l]) => ceRef(x, l, 13),
+    fwd: FWD,
+    bwd: BWD,
+  });
+});
+
+Deno.test("cross-entropy with a batch of 1, C = 2, and a custom ignore index", async () => {
+  await gradcheck({
+    inputs: [{ data: randn(2, 3), shape: [1, 2] }, { data: [1], shape: [1], dtype: "i32" }],
+    op: ([x, l]) => crossEntropy(x, l),
+    ref: ([x, l]) => ceRef(x, l, 2),
+    fwd: FWD,
+    bwd: BWD,
+  });
+  // ignoreIndex inside [0, C) drops rows with that label (HF question answering uses C).
+  await gradcheck({
+    inputs: [{ data: randn(5 * 4, 4), shape: [5, 4] }, {
+      data: [2, 0, 2, 3, 1],
+      shape: [5],
+      dtype: "i32",
+    }],
+    op: ([x, l]) => crossEntropy(x, l, 2),
+    ref: ([x, l]) => ceRef(x, l, 4, 2),
+    fwd: FWD,
+    bwd: BWD,
+  });
+});
+
+Deno.test("cross-entropy is stable for logits of +-1e4", async () => {
+  const r = rng(7);
+  const x = Array.from({ length: 6 * 9 }, () => (r() < 0.5 ? -1e4 : 1e4) + r() * 10);
+  await gradcheck({
+    inputs: [{ data: x, shape: [6, 9] }, { data: [0, 8, 4, -100, 2, 5], shape: [6], dtype: "i32" }],
+    op: ([x, l]) => crossEntropy(x, l),
+    ref: ([x, l]) => ceRef(x, l, 9),
+    // Row losses reach 2e4, the difference of two f32 values near 1e4 (ulp 1e-3).
+    fwd: { atol: 4e-3, rtol: 1e-6 },
+    bwd: BWD,
+    h: 1e-3,
+  });
+});
+
+Deno.test("cross-entropy over 384 classes strides over the row", async () => {
+  await gradcheck({
+    inputs: [{ data: randn(3 * 384, 11, 3), shape: [3, 384] }, {
+      data: [383, 0, 200],
+      shape: [3],
+      dtype: "i32",
+    }],
+    op: ([x, l]) => crossEntropy(x, l),
+    ref: ([x, l]) => ceRef(x, l, 384),
+    fwd: FWD,
+    bwd: { atol: 1e-6, rtol: 1e-3 },
+  });
+});
+
+Deno.test("cross-entropy of all-ignored rows is NaN with a zero gradient, like PyTorch", async () => {
+  const x = Tensor.fromArray(Float32Array.from(randn(3 * 5, 5)), [3, 5]);
+  x.requiresGrad = true;
+  const loss = crossEntropy(x, Tensor.fromArray(new Int32Array([-100, -100, 9]), [3]));
+  if (!Number.isNaN(await loss.item())) throw new Error("expected NaN");
+  backward(loss);
+  assertClose(await x.grad!.toArray(), new Float64Array(15), { atol: 0, rtol: 0 }, "gradient");
+  x.dispose();
+});
+
+Deno.test("cross-entropy over 131,101 classes binds the logits by row ranges", async () => {
+  // 130 x 131,101 is 17M elements, over one 16M-element binding: three row ranges.
+  const n = 130, c = 131101;
+  const x = Float32Array.from(randn(n * c, 13, 2));
+  const labels = Int32Array.from({ length: n }, (_, r) => (r * 7919) % c);
+  labels[5] = -100;
+  labels[64] = c;
+  const xt = Tensor.fromArray(x, [n, c]);
+  xt.requiresGrad = true;
+  const lt = Tensor.fromArray(labels);
+  const loss = crossEntropy(xt, lt);
+  // A mean of 128 row losses, each a sum of 131k exps in f32: relative error ~1e-6.
+  assertClose([await loss.item()], ceRef(x, labels, c), { atol: 0, rtol: 1e-5 }, "loss");
+  backward(loss);
+  const g = await xt.grad!.toArray();
+  // Softmax terms here are ~1e-6 / 128: absolute error is what matters.
+  assertClose(g, ceGradRef(x, labels, c), { atol: 1e-8, rtol: 1e-4 }, "gradient");
+  [xt, lt, loss].forEach((t) => t.dispose());
+});

@@ -1,0 +1,120 @@
+import { Tensor } from "../../mod.ts";
+import { AdamW } from "../../src/optim/adamw.ts";
+import { assertClose, randn } from "../_helpers.ts";
+
+// Each step moves a parameter by ~lr with f32 relative error ~1e-6 in m/sqrt(v), and rounds
+// params of order 1 to 6e-8: ten steps stay well under 2e-6.
+const TOL = { atol: 2e-6, rtol: 2e-6 };
+
+/** Float64 state of one parameter under PyTorch's AdamW rule. */
+class RefParam {
+  m: Float64Array;
+  v: Float64Array;
+  constructor(public p: Float64Array) {
+    this.m = new Float64Array(p.length);
+    this.v = new Float64Array(p.length);
+  }
+  step(g: ArrayLike<number>, t: number, lr: number, wd: number, gs = 1, b1 = 0.9, b2 = 0.999) {
+    const bc1 = 1 - b1 ** t, bc2 = 1 - b2 ** t;
+    for (let i = 0; i < this.p.length; i++) {
+      const gi = g[i] * gs;
+      this.p[i] -= lr * wd * this.p[i];
+      this.m[i] = b1 * this.m[i] + (1 - b1) * gi;
+      this.v[i] = b2 * this.v[i] + (1 - b2) * gi * gi;
+      const mhat = this.m[i] / bc1, vhat = this.v[i] / bc2;
+      this.p[i] -= lr * mhat / (Math.sqrt(vhat) + 1e-8);
+    }
+  }
+}
+
+function f32(n: number, seed: number, std = 1): Float32Array {
+  return Float32Array.from(randn(n, seed, std));
+}
+
+Deno.test("AdamW: 1 and 10 steps with two groups and a frozen parameter", async () => {
+  const shapes = [[7, 13], [5], [3, 1, 4], [6]];
+  const init = shapes.map((s, k) => f32(s.reduce((a, b) => a * b), 10 + k));
+  const ps = init.map((d, k) => Tensor.fromArray(d, shapes[k]));
+  ps.forEach((p, k) => (p.requiresGrad = k !== 3));
+  const refs = init.map((d) => new RefParam(Float64Array.from(d)));
+  const groups = [{ params: [ps[0], ps[1], ps[3]], lr: 1e-2, wd: 0.1 }, {
+    params: [ps[2]],
+    lr: 3e-3,
+    wd: 0,
+  }];
+  const opt = new AdamW(groups.map((g) => ({ params: g.params, lr: g.lr, weightDecay: g.wd })));
+  const hyper = [groups[0], groups[0], groups[1]]; // of ps[0..2]; ps[3] is frozen
+  const half = Tensor.fromArray([0.37]);
+  for (let t = 1; t <= 10; t++) {
+    // Steps 5-7 exercise a schedule factor and a clipping factor.
+    const lrScale = t >= 5 && t <= 7 ? 0.5 : 1;
+    const gs = t >= 5 && t <= 7 ? Math.fround(0.37) : 1;
+    for (let k = 0; k < 3; k++) {
+      const g = f32(ps[k].size, 100 * t + k, k + 0.5);
+      ps[k].grad = Tensor.fromArray(g, ps[k].shape);
+      refs[k].step(g, t, hyper[k].lr * lrScale, hyper[k].wd, gs);
+    }
+    opt.step(lrScale, gs === 1 ? undefined : half);
+    opt.zeroGrad();
+    if (t === 1 || t === 10) {
+      for (let k = 0; k < 3; k++) {
+        assertClose(await ps[k].toArray(), refs[k].p, TOL, `param ${k} after step ${t}`);
+      }
+    }
+  }
+  assertClose(await ps[3].toArray(), init[3], { atol: 0, rtol: 0 }, "frozen param");
+  const st = opt.state(); // moments in group order: ps[0], ps[1], ps[3] (frozen), ps[2]
+  if (st.step !== 10 || st.m[2] !== null) throw new Error("state: expected no moment for frozen");
+  assertClose(await st.m[0]!.toArray(), refs[0].m, { atol: 1e-6, rtol: 1e-5 }, "first moment");
+  assertClose(await st.v[3]!.toArray(), refs[2].v, { atol: 1e-7, rtol: 1e-5 }, "second moment");
+  opt.dispose();
+  [...ps, half].forEach((t) => t.dispose());
+});
+
+Deno.test("AdamW: loadState resumes exactly where state() left off", async () => {
+  const a = Tensor.fromArray(f32(11, 1), [11]);
+  const optA = new AdamW([{ params: [a], lr: 1e-3, weightDecay: 0.01 }]);
+  const grads = [1, 2, 3, 4, 5].map((s) => f32(11, 50 + s));
+  for (const g of grads.slice(0, 3)) {
+    a.grad = Tensor.fromArray(g);
+    optA.step();
+  }
+  // A second optimizer over a copy of the parameters, resumed from copies of the state.
+  const b = Tensor.fromArray(await a.toArray(), [11]);
+  const optB = new AdamW([{ params: [b], lr: 1e-3, weightDecay: 0.01 }]);
+  const st = optA.state();
+  const copy = async (t: Tensor | null) => t && Tensor.fromArray(await t.toArray(), t.shape);
+  optB.loadState({
+    step: st.step,
+    m: await Promise.all(st.m.map(copy)),
+    v: await Promise.all(st.v.map(copy)),
+  });
+  for (const g of grads.slice(3)) {
+    a.grad = Tensor.fromArray(g);
+    b.grad = Tensor.fromArray(g);
+    optA.step();
+    optB.step();
+  }
+  assertClose(await b.toArray(), await a.toArray(), { atol: 0, rtol: 0 }, "resumed params");
+  [optA, optB].forEach((o) => o.dispose());
+  [a, b].forEach((t) => t.dispose());
+});
+
+Deno.test("AdamW updates a parameter over 16M elements in ranges", async () => {
+  const n = 16 * 1024 * 1024 + 37;
+  const init = new Float32Array(n);
+  const g = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    init[i] = ((i % 1013) - 506) / 256;
+    g[i] = ((i * 7) % 997) / 997 - 0.5;
+  }
+  const p = Tensor.fromArray(init);
+  p.grad = Tensor.fromArray(g);
+  const opt = new AdamW([{ params: [p], lr: 1e-3, weightDecay: 0.1 }]);
+  opt.step();
+  const ref = new RefParam(Float64Array.from(init));
+  ref.step(g, 1, 1e-3, 0.1);
+  assertClose(await p.toArray(), ref.p, TOL, "large param");
+  opt.dispose();
+  p.dispose();
+});

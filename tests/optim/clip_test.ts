@@ -1,0 +1,58 @@
+import { Tensor } from "../../mod.ts";
+import { clipCoefficient, gradNorm } from "../../src/optim/clip.ts";
+import { assertClose, randn } from "../_helpers.ts";
+
+function normRef(grads: ArrayLike<number>[]): number {
+  let s = 0;
+  for (const g of grads) for (let i = 0; i < g.length; i++) s += g[i] * g[i];
+  return Math.sqrt(s);
+}
+
+/** Parameters of the given sizes with random gradients (and the gradients, as f32). */
+function params(sizes: number[], seed: number) {
+  const grads = sizes.map((n, k) => Float32Array.from(randn(n, seed + k, k + 1)));
+  const ps = sizes.map((n, k) => {
+    const p = Tensor.fromArray(new Float32Array(n));
+    p.grad = Tensor.fromArray(grads[k]);
+    return p;
+  });
+  return { ps, grads };
+}
+
+Deno.test("gradNorm over odd sizes, several chunks, and a parameter without a gradient", async () => {
+  const { ps, grads } = params([1, 7 * 13, 8192 * 2 + 5, 3, 8191], 1);
+  const frozen = Tensor.fromArray([100, 100]);
+  const norm = gradNorm([ps[0], frozen, ...ps.slice(1)]);
+  // f32 sums of ~25k squares in a tree: relative error ~1e-6.
+  assertClose([await norm.item()], [normRef(grads)], { atol: 0, rtol: 1e-5 }, "norm");
+  const one = gradNorm([ps[1]]);
+  assertClose([await one.item()], [normRef([grads[1]])], { atol: 0, rtol: 1e-6 }, "one param");
+  const none = gradNorm([frozen]);
+  if ((await none.item()) !== 0) throw new Error("norm of no gradients should be 0");
+  [...ps, frozen, norm, one, none].forEach((t) => t.dispose());
+});
+
+Deno.test("gradNorm of a gradient over 16M elements binds it in ranges", async () => {
+  const n = 16 * 1024 * 1024 + 4099;
+  const g = new Float32Array(n);
+  for (let i = 0; i < n; i++) g[i] = ((i % 4093) - 2046) / 1024;
+  const p = Tensor.fromArray(new Float32Array(1));
+  const big = Tensor.fromArray(new Float32Array(1));
+  p.grad = Tensor.fromArray([3]);
+  big.grad = Tensor.fromArray(g);
+  const norm = gradNorm([p, big]);
+  // 16M squares summed as 2k tree-summed chunks of 8192: relative error ~1e-6.
+  assertClose([await norm.item()], [normRef([[3], g])], { atol: 0, rtol: 1e-5 }, "norm");
+  [p, big, norm].forEach((t) => t.dispose());
+});
+
+Deno.test("clipCoefficient is min(1, maxNorm / (norm + 1e-6)), as clip_grad_norm_", async () => {
+  for (const [norm, maxNorm] of [[4, 1], [0.5, 1], [1, 1], [0, 1], [123.25, 7]]) {
+    const n = Tensor.fromArray([norm]);
+    const c = clipCoefficient(n, maxNorm);
+    // One f32 division: 1 ulp.
+    const expect = Math.min(1, maxNorm / (norm + 1e-6));
+    assertClose([await c.item()], [expect], { atol: 0, rtol: 2e-7 }, `norm ${norm}`);
+    [n, c].forEach((t) => t.dispose());
+  }
+});

@@ -1,0 +1,153 @@
+#!/usr/bin/python3
+"""Golden fixtures for BERT-QA parity, from the equations of HF BertForQuestionAnswering in PyTorch.
+
+Regenerate (Debian: apt-get install -y python3-torch libopenblas0-pthread):
+    /usr/bin/python3 tools/bert_golden.py
+Writes tests/fixtures/bert_qa_<name>/{config.json, model.safetensors, golden.safetensors}:
+the random weights in HF layout, and the inputs, start/end logits, loss and the gradient of
+every parameter, computed in float64 from float32-rounded weights (dropout off).
+"""
+import json
+import math
+import os
+import struct
+
+import torch
+
+F32_MIN = -3.4028234663852886e38
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures")
+
+
+def write_safetensors(path, tensors):
+    """Minimal writer: JSON header (names sorted), padded with spaces to 8 bytes, raw LE data."""
+    header, blobs, offset = {}, [], 0
+    for name in sorted(tensors):
+        t = tensors[name].contiguous()
+        dtype = {torch.float32: "F32", torch.int32: "I32", torch.int64: "I64"}[t.dtype]
+        data = t.numpy().tobytes()
+        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+
+
+def make_params(cfg, gen):
+    h, i, v = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
+    p = {}
+
+    def normal(*shape):
+        return (torch.randn(*shape, generator=gen) * 0.2).float()
+
+    def ln(name):
+        p[name + ".weight"] = (1 + 0.1 * torch.randn(h, generator=gen)).float()
+        p[name + ".bias"] = (0.1 * torch.randn(h, generator=gen)).float()
+
+    def linear(name, out_dim, in_dim):
+        p[name + ".weight"] = normal(out_dim, in_dim)
+        p[name + ".bias"] = normal(out_dim)
+
+    p["bert.embeddings.word_embeddings.weight"] = normal(v, h)
+    p["bert.embeddings.position_embeddings.weight"] = normal(cfg["max_position_embeddings"], h)
+    p["bert.embeddings.token_type_embeddings.weight"] = normal(cfg["type_vocab_size"], h)
+    ln("bert.embeddings.LayerNorm")
+    for l in range(cfg["num_hidden_layers"]):
+        pre = f"bert.encoder.layer.{l}."
+        for n in ("query", "key", "value"):
+            linear(pre + "attention.self." + n, h, h)
+        linear(pre + "attention.output.dense", h, h)
+        ln(pre + "attention.output.LayerNorm")
+        linear(pre + "intermediate.dense", i, h)
+        linear(pre + "output.dense", h, i)
+        ln(pre + "output.LayerNorm")
+    linear("qa_outputs", 2, h)
+    return p
+
+
+def forward(cfg, p, ids, types, mask, start, end):
+    """HF BertForQuestionAnswering.forward with dropout off, in float64."""
+    b, s = ids.shape
+    h, a = cfg["hidden_size"], cfg["num_attention_heads"]
+    d = h // a
+    eps = cfg["layer_norm_eps"]
+
+    def lin(x, name):
+        return x @ p[name + ".weight"].T + p[name + ".bias"]
+
+    def ln(x, name):
+        return torch.nn.functional.layer_norm(x, (h,), p[name + ".weight"], p[name + ".bias"], eps)
+
+    pos = torch.arange(s).unsqueeze(0).expand(b, s)
+    x = (p["bert.embeddings.word_embeddings.weight"][ids]
+         + p["bert.embeddings.token_type_embeddings.weight"][types]
+         + p["bert.embeddings.position_embeddings.weight"][pos])
+    x = ln(x, "bert.embeddings.LayerNorm")
+    ext = (1.0 - mask.double())[:, None, None, :] * F32_MIN
+    for l in range(cfg["num_hidden_layers"]):
+        pre = f"bert.encoder.layer.{l}."
+
+        def heads(t):
+            return t.view(b, s, a, d).permute(0, 2, 1, 3)
+
+        q = heads(lin(x, pre + "attention.self.query"))
+        k = heads(lin(x, pre + "attention.self.key"))
+        v = heads(lin(x, pre + "attention.self.value"))
+        scores = q @ k.transpose(-1, -2) / math.sqrt(d) + ext
+        ctx = (scores.softmax(-1) @ v).permute(0, 2, 1, 3).reshape(b, s, h)
+        x = ln(lin(ctx, pre + "attention.output.dense") + x, pre + "attention.output.LayerNorm")
+        inter = torch.nn.functional.gelu(lin(x, pre + "intermediate.dense"))
+        x = ln(lin(inter, pre + "output.dense") + x, pre + "output.LayerNorm")
+    logits = lin(x, "qa_outputs")
+    start_logits, end_logits = logits[..., 0], logits[..., 1]
+    ignored = s
+    ce = torch.nn.CrossEntropyLoss(ignore_index=ignored)
+    loss = (ce(start_logits, start.clamp(0, ignored)) + ce(end_logits, end.clamp(0, ignored))) / 2
+    return start_logits, end_logits, loss
+
+
+def make_case(name, cfg, batch, seq, lengths, starts, ends, seed):
+    gen = torch.Generator().manual_seed(seed)
+    p32 = make_params(cfg, gen)
+    p = {k: v.double().requires_grad_(True) for k, v in p32.items()}
+    ids = torch.randint(1, cfg["vocab_size"], (batch, seq), generator=gen)
+    types = torch.zeros(batch, seq, dtype=torch.long)
+    mask = torch.zeros(batch, seq, dtype=torch.long)
+    for r, n in enumerate(lengths):
+        mask[r, :n] = 1
+        types[r, n // 2:n] = 1
+        ids[r, n:] = 0
+    start, end = torch.tensor(starts), torch.tensor(ends)
+    sl, el, loss = forward(cfg, p, ids, types, mask, start, end)
+    loss.backward()
+    out = os.path.join(ROOT, f"bert_qa_{name}")
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump({**cfg, "architectures": ["BertForQuestionAnswering"], "model_type": "bert"}, f, indent=2)
+    write_safetensors(os.path.join(out, "model.safetensors"), p32)
+    golden = {
+        "input_ids": ids.int(), "token_type_ids": types.int(), "attention_mask": mask.int(),
+        "start_positions": start.int(), "end_positions": end.int(),
+        "start_logits": sl.detach().float(), "end_logits": el.detach().float(),
+        "loss": loss.detach().float().reshape(1),
+    }
+    for k, v in p.items():
+        golden["grad." + k] = v.grad.float()
+    write_safetensors(os.path.join(out, "golden.safetensors"), golden)
+    print(name, "loss", loss.item())
+
+
+BASE = dict(vocab_size=50, hidden_size=24, num_hidden_layers=2, num_attention_heads=3,
+            intermediate_size=37, hidden_act="gelu", max_position_embeddings=40, type_vocab_size=2,
+            layer_norm_eps=1e-12, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
+            pad_token_id=0, initializer_range=0.02)
+
+# Sequence 13 (no tile multiple) with 4 padding positions masked out; batch of 1.
+make_case("odd", BASE, 1, 13, [9], [3], [5], seed=1)
+# Batch 3 with padding, one answer position past the sequence (clamped, then ignored by HF).
+make_case("batch", {**BASE, "num_hidden_layers": 1, "layer_norm_eps": 1e-5}, 3, 11,
+          [11, 7, 5], [2, 40, 0], [4, 1, 3], seed=2)
