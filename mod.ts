@@ -1,6 +1,7 @@
 /**
  * A WebGPU deep-learning framework for Deno: tensors, reverse-mode autograd and
- * hand-written WGSL kernels for BERT.
+ * hand-written WGSL kernels for BERT, with Hugging Face checkpoints and KorQuAD/SQuAD
+ * question answering on top.
  *
  * @example
  * ```ts
@@ -14,11 +15,44 @@
  * @module
  */
 
+// Core: device, tensors, tape.
 export * from "./src/gpu/device.ts";
 export * from "./src/gpu/errors.ts";
 export type { PoolStats } from "./src/gpu/pool.ts";
 export { counters, sync } from "./src/gpu/kernel.ts";
 export * from "./src/tensor.ts";
 export * from "./src/autograd.ts";
+
+// Ops, each with its backward.
 export * from "./src/ops/elementwise.ts";
 export * from "./src/ops/reduce.ts";
+export * from "./src/ops/matmul.ts";
+export * from "./src/ops/layernorm.ts";
+export * from "./src/ops/softmax.ts";
+export * from "./src/ops/activations.ts";
+export * from "./src/ops/dropout.ts";
+export * from "./src/ops/random.ts";
+export * from "./src/ops/permute.ts";
+export * from "./src/ops/slice.ts";
+export * from "./src/ops/embedding.ts";
+export * from "./src/ops/cross_entropy.ts";
+
+// Layers, optimizer, training utilities.
+export * from "./src/nn/module.ts";
+export * from "./src/nn/layers.ts";
+export * from "./src/optim/adamw.ts";
+export * from "./src/optim/clip.ts";
+export * from "./src/optim/schedule.ts";
+export * from "./src/train/progress.ts";
+export * from "./src/train/log.ts";
+
+// Models and checkpoints.
+export * from "./src/io/safetensors.ts";
+export * from "./src/io/atomic.ts";
+export * from "./src/models/config.ts";
+export * from "./src/models/bert.ts";
+export * from "./src/models/checkpoint.ts";
+
+// Question answering.
+export * from "./src/qa/dataset.ts";
+export * from "./src/qa/metrics.ts";

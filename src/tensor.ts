@@ -132,6 +132,14 @@ export class Tensor {
     return t;
   }
 
+  /** Overwrites the contents with host data of the same size. */
+  write(data: HostArray): void {
+    if (data.length !== this.size) {
+      throw new Error(`${data.length} values do not fill ${this.name || "tensor"} [${this.shape}]`);
+    }
+    if (data.length) upload(this.storage.buffer, 0, data);
+  }
+
   /** Copies the data back to the host. */
   async toArray(): Promise<HostArray> {
     const buf = await download(this.storage.buffer, 0, this.byteLength);
