@@ -56,3 +56,13 @@ export * from "./src/models/checkpoint.ts";
 // Question answering.
 export * from "./src/qa/dataset.ts";
 export * from "./src/qa/metrics.ts";
+export * from "./src/qa/features.ts";
+export * from "./src/qa/postprocess.ts";
+export * from "./src/qa/evaluate.ts";
+export * from "./src/qa/train.ts";
+export * from "./src/qa/model_dir.ts";
+export * from "./src/qa/synthetic.ts";
+
+// Text.
+export * from "./src/text/tokenizer.ts";
+export * from "./src/text/vocab_builder.ts";

@@ -138,6 +138,13 @@ export function parseJson(text: string, path: string): unknown {
   }
 }
 
+/** Errors about the user's files (bad data, checkpoints, configs): exit code 2. */
+function isUserError(e: unknown): boolean {
+  return e instanceof DataError ||
+    (e instanceof Error &&
+      ["SafetensorsError", "ConfigError", "CheckpointError", "TokenizerError"].includes(e.name));
+}
+
 /**
  * Runs a CLI entry point with `Deno.args`. A {@linkcode UsageError} or {@linkcode DataError}
  * prints one `error: ...` line (plus the usage line for usage errors) to stderr and exits 2;
@@ -162,6 +169,6 @@ export async function runCli(main: (args: string[]) => unknown): Promise<void> {
       Deno.exit(2);
     }
     console.error(`error: ${oneLine}`);
-    Deno.exit(e instanceof DataError ? 2 : 1);
+    Deno.exit(isUserError(e) ? 2 : 1);
   }
 }

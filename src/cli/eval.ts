@@ -1,0 +1,93 @@
+// `eval`: predictions and the official EM/F1 of a QA model on a SQuAD-format file.
+
+import { initGpu } from "../gpu/device.ts";
+import { loadSquad } from "../qa/dataset.ts";
+import { evaluateQa } from "../qa/evaluate.ts";
+import { loadQaModelDir } from "../qa/model_dir.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
+import { ProgressBar } from "../train/progress.ts";
+import { parseFlags, runCli, UsageError } from "./_common.ts";
+import { intFlag, metricFlag, windowFlags } from "./_qa_flags.ts";
+
+const USAGE = "usage: deno task eval --model DIR --data FILE [--out predictions.json] " +
+  "[--metric korquad|squad] [--batch-size N]";
+
+const HELP = `${USAGE}
+
+Runs BertForQuestionAnswering over every window of every question, postprocesses as HF
+run_qa.py (n-best, max answer length) and scores with the official metric.
+
+  --model DIR            HF-layout model directory
+  --data FILE            SQuAD-format dataset
+  --out FILE             predictions {id: answer} (default predictions.json); the n-best
+                         list goes beside it as nbest_predictions.json
+  --metric NAME          korquad | squad (default: korquad when contexts contain Hangul)
+  --batch-size N         windows per forward pass (default 32)
+  --max-seq-length N     window length (default 384)
+  --doc-stride N         window overlap (default 128)
+  --n-best N             (default 20)
+  --max-answer-length N  (default 30)
+  --help                 show this help
+
+The last line of stdout is JSON:
+{"exact_match", "f1", "examples", "features" (windows), "seconds"}.`;
+
+/** Runs the CLI on `args` (without the program name). */
+export async function main(args: string[]): Promise<void> {
+  const f = parseFlags(args, {
+    model: { type: "string" },
+    data: { type: "string" },
+    out: { type: "string" },
+    metric: { type: "string" },
+    "batch-size": { type: "string" },
+    "max-seq-length": { type: "string" },
+    "doc-stride": { type: "string" },
+    "n-best": { type: "string" },
+    "max-answer-length": { type: "string" },
+    help: { type: "boolean" },
+  }, USAGE);
+  if (f.help) {
+    console.log(HELP);
+    return;
+  }
+  if (!f.model) throw new UsageError("--model is required", USAGE);
+  if (!f.data) throw new UsageError("--data is required", USAGE);
+  const win = windowFlags(f, USAGE, { maxSeqLength: 384, docStride: 128 });
+  const batchSize = intFlag(f["batch-size"], "batch-size", USAGE, 1, 4096) ?? 32;
+  const nBest = intFlag(f["n-best"], "n-best", USAGE, 1, 1000) ?? 20;
+  const maxAnswerLength = intFlag(f["max-answer-length"], "max-answer-length", USAGE, 1, 512) ?? 30;
+  let metric = metricFlag(f.metric, USAGE);
+  const data = await loadSquad(f.data, { mode: "eval" });
+  console.error(data.summary());
+  metric ??= data.examples.some((e) => /\p{Script=Hangul}/u.test(e.context)) ? "korquad" : "squad";
+  const gpu = await initGpu();
+  console.error(`adapter: ${gpu.info.name} (${gpu.info.backend})`);
+  const { model, tokenizer } = await loadQaModelDir(f.model);
+  let bar: ProgressBar | null = null;
+  const r = await evaluateQa(model, tokenizer, data.examples, {
+    ...win,
+    batchSize,
+    nBest,
+    maxAnswerLength,
+    metric,
+  }, (done, total) => {
+    bar ??= new ProgressBar(total, "eval");
+    bar.update(done);
+  });
+  (bar as ProgressBar | null)?.done();
+  const out = f.out ?? "predictions.json";
+  const enc = new TextEncoder();
+  await writeFileAtomic(out, enc.encode(JSON.stringify(r.predictions, null, 2) + "\n"));
+  const nbestPath = out.replace(/[^/]*$/, "nbest_predictions.json");
+  await writeFileAtomic(nbestPath, enc.encode(JSON.stringify(r.nbest, null, 2) + "\n"));
+  console.error(`wrote ${out} and ${nbestPath} (${metric} metric)`);
+  console.log(JSON.stringify({
+    exact_match: r.exact_match,
+    f1: r.f1,
+    examples: r.examples,
+    features: r.features,
+    seconds: +r.seconds.toFixed(2),
+  }));
+}
+
+if (import.meta.main) await runCli(main);

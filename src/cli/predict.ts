@@ -1,0 +1,78 @@
+// `predict`: answers one question about one context, with scores.
+
+import { initGpu } from "../gpu/device.ts";
+import { prepareEvalFeatures } from "../qa/features.ts";
+import { predictLogits } from "../qa/evaluate.ts";
+import { postprocessQaPredictions } from "../qa/postprocess.ts";
+import { loadQaModelDir } from "../qa/model_dir.ts";
+import { parseFlags, runCli, UsageError } from "./_common.ts";
+import { intFlag, windowFlags } from "./_qa_flags.ts";
+
+const USAGE = "usage: deno task predict --model DIR --question Q --context C [--top-k K]";
+
+const HELP = `${USAGE}
+
+Prints the K best answer spans with their probabilities (softmax over the n-best scores)
+and start+end logit scores, then one JSON line with all of them.
+
+  --model DIR            HF-layout model directory
+  --question Q           the question
+  --context C            the passage to answer from (long passages are windowed)
+  --top-k K              answers to print (default 1)
+  --max-seq-length N     window length (default 384)
+  --doc-stride N         window overlap (default 128)
+  --max-answer-length N  (default 30)
+  --help                 show this help`;
+
+/** Runs the CLI on `args` (without the program name). */
+export async function main(args: string[]): Promise<void> {
+  const f = parseFlags(args, {
+    model: { type: "string" },
+    question: { type: "string" },
+    context: { type: "string" },
+    "top-k": { type: "string" },
+    "max-seq-length": { type: "string" },
+    "doc-stride": { type: "string" },
+    "max-answer-length": { type: "string" },
+    help: { type: "boolean" },
+  }, USAGE);
+  if (f.help) {
+    console.log(HELP);
+    return;
+  }
+  if (!f.model) throw new UsageError("--model is required", USAGE);
+  if (!f.question?.trim()) throw new UsageError("--question is required and must not be empty", USAGE);
+  if (!f.context?.trim()) throw new UsageError("--context is required and must not be empty", USAGE);
+  const topK = intFlag(f["top-k"], "top-k", USAGE, 1, 1000) ?? 1;
+  const win = windowFlags(f, USAGE, { maxSeqLength: 384, docStride: 128 });
+  const maxAnswerLength = intFlag(f["max-answer-length"], "max-answer-length", USAGE, 1, 512) ?? 30;
+  await initGpu();
+  const { model, tokenizer } = await loadQaModelDir(f.model, { quiet: true });
+  const example = {
+    id: "q",
+    question: f.question,
+    context: f.context,
+    answers: { text: [], answer_start: [] },
+  };
+  const features = await prepareEvalFeatures([example], tokenizer, {
+    maxLength: win.maxSeqLength,
+    stride: win.docStride,
+  });
+  const logits = await predictLogits(model, features, 16);
+  const post = postprocessQaPredictions([example], features, logits.start, logits.end, {
+    nBestSize: Math.max(20, topK),
+    maxAnswerLength,
+  });
+  const answers = (post.nbest.q ?? []).slice(0, topK).map((a) => ({
+    answer: a.text,
+    probability: a.probability,
+    score: a.start_logit + a.end_logit,
+  }));
+  answers.forEach((a, i) =>
+    console.log(`${i + 1}. ${a.answer}  (probability ${a.probability.toFixed(4)}, score ${a.score.toFixed(3)})`)
+  );
+  if (!answers.length) console.log("(no valid answer span)");
+  console.log(JSON.stringify({ answers }));
+}
+
+if (import.meta.main) await runCli(main);

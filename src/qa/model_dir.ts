@@ -1,0 +1,68 @@
+// A HF model directory as the QA CLIs use it: config, weights and tokenizer together.
+
+import { loadBertForQa } from "../models/checkpoint.ts";
+import type { BertForQuestionAnswering } from "../models/bert.ts";
+import { BertTokenizer } from "../text/tokenizer.ts";
+import { DataError } from "../cli/_common.ts";
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Loads a tokenizer from a model directory: `tokenizer.json`, else `vocab.txt` with
+ * `do_lower_case` from `tokenizer_config.json` (HF's BertTokenizer default: true).
+ */
+export async function loadTokenizerDir(dir: string): Promise<BertTokenizer> {
+  if (await exists(`${dir}/tokenizer.json`)) return BertTokenizer.fromFile(`${dir}/tokenizer.json`);
+  if (await exists(`${dir}/vocab.txt`)) {
+    let lowercase = true;
+    let stripAccents: boolean | undefined;
+    if (await exists(`${dir}/tokenizer_config.json`)) {
+      try {
+        const c = JSON.parse(await Deno.readTextFile(`${dir}/tokenizer_config.json`));
+        if (typeof c.do_lower_case === "boolean") lowercase = c.do_lower_case;
+        if (typeof c.strip_accents === "boolean") stripAccents = c.strip_accents;
+      } catch (e) {
+        throw new DataError(
+          `${dir}/tokenizer_config.json`,
+          `invalid JSON (${(e as Error).message})`,
+        );
+      }
+    }
+    return BertTokenizer.fromVocab(`${dir}/vocab.txt`, { lowercase, stripAccents });
+  }
+  throw new DataError(dir, "no tokenizer.json or vocab.txt in the model directory");
+}
+
+/**
+ * Loads `config.json`, the safetensors weights and the tokenizer of a model directory.
+ *
+ * @example
+ * ```ts ignore
+ * import { initGpu, loadQaModelDir } from "./mod.ts";
+ * await initGpu();
+ * const { model, tokenizer } = await loadQaModelDir("weights/bert-base-multilingual-cased");
+ * ```
+ */
+export async function loadQaModelDir(
+  dir: string,
+  opts: { seed?: number; quiet?: boolean } = {},
+): Promise<{ model: BertForQuestionAnswering; tokenizer: BertTokenizer }> {
+  if (!(await exists(dir))) throw new DataError(dir, "model directory not found");
+  const tokenizer = await loadTokenizerDir(dir);
+  const { model } = await loadBertForQa(dir, opts);
+  if (tokenizer.vocabSize > model.config.vocab_size) {
+    model.dispose();
+    throw new DataError(
+      dir,
+      `tokenizer has ${tokenizer.vocabSize} tokens but config.json vocab_size is ${model.config.vocab_size}`,
+    );
+  }
+  return { model, tokenizer };
+}

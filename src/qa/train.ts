@@ -1,0 +1,235 @@
+// Fine-tunes BertForQuestionAnswering as HF's Trainer does for run_qa.py: AdamW (no decay on
+// biases and LayerNorm), linear warmup/decay, gradient accumulation, clipping at 1.0.
+
+import { backward, noGrad } from "../autograd.ts";
+import { add, scale } from "../ops/elementwise.ts";
+import { AdamW } from "../optim/adamw.ts";
+import { clipCoefficient, gradNorm } from "../optim/clip.ts";
+import { linearWarmupDecay } from "../optim/schedule.ts";
+import { scopeAsync, type Tensor } from "../tensor.ts";
+import type { BertForQuestionAnswering } from "../models/bert.ts";
+import { saveModel } from "../models/checkpoint.ts";
+import type { BertTokenizer } from "../text/tokenizer.ts";
+import { ProgressBar } from "../train/progress.ts";
+import { appendJsonl, plotSvg, readJsonl } from "../train/log.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
+import type { QAExample } from "./dataset.ts";
+import { prepareTrainFeatures, type QaFeature } from "./features.ts";
+import { batchOf, type EvalOptions, type EvalResult, evaluateQa } from "./evaluate.ts";
+import { writePredictions } from "./postprocess.ts";
+
+/** Hyperparameters of a QA fine-tuning run (the CLI's flags). */
+export interface TrainOptions extends EvalOptions {
+  out: string;
+  epochs: number;
+  maxSteps?: number;
+  gradAccum: number;
+  evalEvery: number;
+  seed: number;
+  lr: number;
+  warmupRatio: number;
+  weightDecay: number;
+  /** Read the loss back every this many steps (a readback is a GPU sync). */
+  logEvery: number;
+  quiet?: boolean;
+}
+
+/** What a finished run reports (the final JSON line, less formatting). */
+export interface TrainSummary {
+  exact_match: number;
+  f1: number;
+  examples: number;
+  features: number;
+  seconds: number;
+  train_seconds: number;
+  steps: number;
+  train_features: number;
+  tokens_per_s: number;
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The epoch's feature order: a seeded Fisher-Yates shuffle. */
+export function epochOrder(n: number, seed: number, epoch: number): Int32Array {
+  const r = mulberry32(seed * 1000003 + epoch);
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
+
+function noDecay(name: string): boolean {
+  return name.endsWith(".bias") || name.includes("LayerNorm");
+}
+
+/** Saves model, config and tokenizer in HF layout into `dir`. */
+export async function saveQaModel(
+  model: BertForQuestionAnswering,
+  tokenizer: BertTokenizer,
+  dir: string,
+): Promise<void> {
+  await saveModel(model, model.config, dir);
+  await tokenizer.save(dir);
+}
+
+/**
+ * Trains `model` on `train` examples, evaluating on `evalSet` every `evalEvery` steps and at
+ * the end; writes the run directory (last checkpoint at its root, best by EM in `best/`,
+ * metrics.jsonl, plot.svg, predictions).
+ */
+export async function trainQa(
+  model: BertForQuestionAnswering,
+  tokenizer: BertTokenizer,
+  train: readonly QAExample[],
+  evalSet: readonly QAExample[],
+  o: TrainOptions,
+): Promise<TrainSummary> {
+  await Deno.mkdir(o.out, { recursive: true });
+  const metricsPath = `${o.out}/metrics.jsonl`;
+  const features = await prepareTrainFeatures(train, tokenizer, {
+    maxLength: o.maxSeqLength,
+    stride: o.docStride,
+  });
+  if (!features.length) throw new Error("no training features: the training set is empty");
+  const perStep = o.batchSize * o.gradAccum;
+  const stepsPerEpoch = Math.ceil(features.length / perStep);
+  const total = o.maxSteps ?? Math.ceil(o.epochs * stepsPerEpoch);
+  const warmup = Math.floor(o.warmupRatio * total);
+  const named = model.namedParameters().filter(([, t]) => t.requiresGrad);
+  const params = named.map(([, t]) => t);
+  const opt = new AdamW([
+    {
+      params: named.filter(([n]) => !noDecay(n)).map(([, t]) => t),
+      lr: o.lr,
+      weightDecay: o.weightDecay,
+    },
+    { params: named.filter(([n]) => noDecay(n)).map(([, t]) => t), lr: o.lr, weightDecay: 0 },
+  ]);
+  if (!o.quiet) {
+    console.error(
+      `train: ${train.length} examples → ${features.length} features; ${total} steps ` +
+        `(batch ${o.batchSize} × accum ${o.gradAccum}), warmup ${warmup}`,
+    );
+  }
+
+  let epoch = 0;
+  let cursor = 0;
+  let order = epochOrder(features.length, o.seed, epoch);
+  const nextBatch = (): QaFeature[] => {
+    if (cursor >= order.length) {
+      epoch++;
+      cursor = 0;
+      order = epochOrder(features.length, o.seed, epoch);
+    }
+    const idx = order.subarray(cursor, Math.min(cursor + o.batchSize, order.length));
+    cursor += idx.length;
+    return [...idx].map((i) => features[i]);
+  };
+
+  const bar = o.quiet ? null : new ProgressBar(total, "train");
+  const t0 = performance.now();
+  let tokens = 0;
+  let lastLoss = NaN;
+  let best: { em: number; loss: number } | null = null;
+  let last: EvalResult | null = null;
+  let evalSeconds = 0;
+  const evaluate = async (step: number) => {
+    const e0 = performance.now();
+    const r = await evaluateQa(model, tokenizer, evalSet, o);
+    last = r;
+    const record = {
+      step,
+      epoch: +(step / stepsPerEpoch).toFixed(3),
+      loss: Number.isFinite(lastLoss) ? lastLoss : null,
+      lr: o.lr * linearWarmupDecay(step - 1, warmup, total),
+      eval_loss: r.evalLoss,
+      exact_match: r.exact_match,
+      f1: r.f1,
+      tokens_per_s: tokens / ((performance.now() - t0) / 1000 - evalSeconds),
+    };
+    await appendJsonl(metricsPath, record);
+    await writeFileAtomic(
+      `${o.out}/plot.svg`,
+      new TextEncoder().encode(plotSvg(await readJsonl(metricsPath), `QA training: ${o.out}`)),
+    );
+    await saveQaModel(model, tokenizer, o.out);
+    await writePredictions(o.out, r);
+    const better = !best || r.exact_match > best.em ||
+      (r.exact_match === best.em && r.evalLoss < best.loss);
+    if (better) {
+      best = { em: r.exact_match, loss: r.evalLoss };
+      await saveQaModel(model, tokenizer, `${o.out}/best`);
+      await writePredictions(`${o.out}/best`, r);
+    }
+    if (!o.quiet) {
+      console.error(
+        `\neval @${step}: EM ${r.exact_match.toFixed(2)} F1 ${r.f1.toFixed(2)} ` +
+          `eval_loss ${r.evalLoss.toFixed(4)} (${r.seconds.toFixed(1)}s)`,
+      );
+    }
+    evalSeconds += (performance.now() - e0) / 1000;
+  };
+
+  model.train(true);
+  for (let step = 1; step <= total; step++) {
+    model.bert.setStep(step);
+    const lrScale = linearWarmupDecay(step - 1, warmup, total);
+    const wantLoss = step % o.logEvery === 0 || step === total;
+    const loss = await scopeAsync(async () => {
+      let sum: Tensor | null = null;
+      for (let m = 0; m < o.gradAccum; m++) {
+        const input = batchOf(nextBatch(), true);
+        tokens += input.batch * input.seq;
+        const out = model.forward(input);
+        const l = o.gradAccum > 1 ? scale(out.loss!, 1 / o.gradAccum) : out.loss!;
+        backward(l);
+        if (wantLoss) sum = sum ? noGrad(() => add(sum!, l)) : l;
+      }
+      noGrad(() => opt.step(lrScale, clipCoefficient(gradNorm(params), 1.0)));
+      opt.zeroGrad();
+      return sum ? await sum.item() : NaN;
+    });
+    if (wantLoss) {
+      lastLoss = loss;
+      if (!Number.isFinite(loss)) {
+        throw new Error(
+          `loss is ${loss} at step ${step}; stopping (the last checkpoint is intact)`,
+        );
+      }
+      await appendJsonl(metricsPath, { step, loss, lr: o.lr * lrScale });
+    }
+    bar?.update(step, {
+      loss: Number.isFinite(lastLoss) ? lastLoss : "-",
+      lr: o.lr * lrScale,
+      "tok/s": Math.round(tokens / ((performance.now() - t0) / 1000 - evalSeconds)),
+    });
+    if (step % o.evalEvery === 0 && step !== total) await evaluate(step);
+  }
+  bar?.done();
+  const trainSeconds = (performance.now() - t0) / 1000 - evalSeconds;
+  await evaluate(total);
+  const r = last! as EvalResult;
+  opt.dispose();
+  return {
+    exact_match: r.exact_match,
+    f1: r.f1,
+    examples: r.examples,
+    features: r.features,
+    seconds: r.seconds,
+    train_seconds: trainSeconds,
+    steps: total,
+    train_features: features.length,
+    tokens_per_s: tokens / trainSeconds,
+  };
+}

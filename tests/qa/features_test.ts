@@ -1,0 +1,182 @@
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { loadSquad } from "../../src/qa/dataset.ts";
+import {
+  prepareEvalFeatures,
+  prepareTrainFeatures,
+  type QaExampleInput,
+} from "../../src/qa/features.ts";
+import { BertTokenizer } from "../../src/text/tokenizer.ts";
+import { hasData, SHARED } from "../_helpers.ts";
+
+const shared = (rel: string) => fileURLToPath(new URL(rel, SHARED));
+const TINY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "q", "a", "b", "c", "d", "e", "f", "g"];
+const tiny = BertTokenizer.fromVocabArray(TINY, { lowercase: true });
+
+// Context tokens a..b sit at characters 0, 2, 4, ..., 14. With question "q", maxLength 9 and
+// stride 2 the context budget is 5 tokens: window 0 holds a b c d e, window 1 d e f g b.
+const CONTEXT = "a b c d e f g b";
+const ex = (text: string, question = "q"): QaExampleInput => ({
+  id: `id-${text}`,
+  question,
+  context: CONTEXT,
+  answers: { text: [text], answer_start: [CONTEXT.indexOf(text)] },
+});
+const labels = async (e: QaExampleInput, maxLength = 9) =>
+  (await prepareTrainFeatures([e], tiny, { maxLength, stride: 2 })).map((
+    f,
+  ) => [f.startPosition, f.endPosition]);
+
+Deno.test("train labels: inside a window, in the second window only, in no window", async () => {
+  // "c": token 5 of window 0 only.
+  assert.deepEqual(await labels(ex("c")), [[5, 5], [0, 0]]);
+  // "f g": only window 1 holds it (positions 5 and 6).
+  assert.deepEqual(await labels(ex("f g")), [[0, 0], [5, 6]]);
+  // "c d e f" is longer than the overlap: no window holds all of it, both get [CLS].
+  assert.deepEqual(await labels(ex("c d e f")), [[0, 0], [0, 0]]);
+  // An answer starting or ending inside a token takes the whole token.
+  const mid = { ...ex("d"), context: "a b c dd e", answers: { text: ["d"], answer_start: [7] } };
+  assert.deepEqual(await labels(mid, 16), [[6, 6]]);
+  // No answer: [CLS].
+  const none = { ...ex("c"), answers: { text: [], answer_start: [] } };
+  assert.deepEqual(await labels(none), [[0, 0], [0, 0]]);
+});
+
+Deno.test("train labels at a window boundary follow run_qa.py's start walk past the context", async () => {
+  // "e" is window 0's last context token (position 7): the walk over starts <= 8 runs over
+  // [SEP] (offset [0, 0]) to the end, so the start label is 8 and the end label 7, as in
+  // run_qa.py. Window 1 labels it normally.
+  assert.deepEqual(await labels(ex("e")), [[8, 7], [4, 4]]);
+  // Padded windows: the walk runs over the padding to the last position.
+  const idsPadded = await prepareTrainFeatures([{ ...ex("b"), context: "a b" }], tiny, {
+    maxLength: 12,
+  });
+  assert.deepEqual([idsPadded[0].startPosition, idsPadded[0].endPosition], [11, 4]);
+  // The first token of a window is a normal case.
+  assert.deepEqual(await labels(ex("d")), [[6, 6], [3, 3]]);
+});
+
+Deno.test("features: padded int32 arrays, example index and id, leading whitespace stripped", async () => {
+  const examples = [ex("c"), ex("f g", "\x1c\u3000 \x85q")];
+  // Budget 10 - 1 - 3 = 6 context tokens, step 4: windows a..f and e f g b.
+  const fs = await prepareTrainFeatures(examples, tiny, { maxLength: 10, stride: 2 });
+  assert.deepEqual(fs.map((f) => [f.exampleIndex, f.exampleId]), [
+    [0, "id-c"],
+    [0, "id-c"],
+    [1, "id-f g"],
+    [1, "id-f g"],
+  ]);
+  // Python's lstrip removes U+001C and U+0085 too, so both questions encode alike.
+  assert.deepEqual(fs[2].inputIds, fs[0].inputIds);
+  assert.ok(fs[0].inputIds instanceof Int32Array);
+  assert.deepEqual(Array.from(fs[1].inputIds), [2, 5, 3, 10, 11, 12, 7, 3, 0, 0]);
+  assert.deepEqual(Array.from(fs[1].tokenTypeIds), [0, 0, 0, 1, 1, 1, 1, 1, 0, 0]);
+  assert.deepEqual(Array.from(fs[1].attentionMask), [1, 1, 1, 1, 1, 1, 1, 1, 0, 0]);
+  assert.equal(fs[0].offsets, undefined);
+  const kept = await prepareTrainFeatures(examples, tiny, { maxLength: 12, keepOffsets: true });
+  assert.deepEqual(kept[0].offsets!.slice(0, 4), [[0, 0], [0, 1], [0, 0], [0, 1]]);
+  const unpadded = await prepareTrainFeatures([ex("c")], tiny, { maxLength: 16, padding: false });
+  assert.equal(unpadded[0].inputIds.length, 12);
+});
+
+Deno.test("eval features keep context offsets only, in UTF-16 units for Korean and emoji", async () => {
+  const tok = BertTokenizer.fromVocabArray(
+    ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "서울", "##은", "한국", "##의", "수도", "##는", "?", "."],
+    { lowercase: false },
+  );
+  const context = "😀 서울은 한국의 수도.";
+  const [f] = await prepareEvalFeatures(
+    [{
+      id: "k",
+      question: " 수도는?",
+      context,
+      answers: { text: [], answer_start: [] },
+    }],
+    tok,
+    { maxLength: 16 },
+  );
+  const spans = f.offsets!.map((o) => o && context.slice(...o));
+  assert.deepEqual(spans, [
+    null,
+    null,
+    null,
+    null,
+    null,
+    "😀",
+    "서울",
+    "은",
+    "한국",
+    "의",
+    "수도",
+    ".",
+    null,
+    null,
+    null,
+    null,
+  ]);
+  assert.equal(f.exampleId, "k");
+  assert.equal(f.startPosition, undefined);
+  // A train label on the same text: "한국" starts at UTF-16 index 7.
+  const [t] = await prepareTrainFeatures(
+    [{
+      id: "k",
+      question: "수도는?",
+      context,
+      answers: { text: ["한국의"], answer_start: [context.indexOf("한국의")] },
+    }],
+    tok,
+    { maxLength: 16 },
+  );
+  assert.deepEqual([t.startPosition, t.endPosition], [8, 9]);
+});
+
+Deno.test("every KorQuAD dev answer inside a window: its train label decodes to the answer", async () => {
+  if (!hasData("korquad/KorQuAD_v1.0_dev.json")) return;
+  if (!hasData("vocab/koelectra-v1-cased-vocab.txt")) return;
+  const tok = BertTokenizer.fromVocab(shared("vocab/koelectra-v1-cased-vocab.txt"), {
+    lowercase: false,
+    stripAccents: false,
+  });
+  const { examples } = await loadSquad(shared("korquad/KorQuAD_v1.0_dev.json"), { mode: "train" });
+  const features = await prepareTrainFeatures(examples, tok, { keepOffsets: true });
+  const labelled = new Set<number>();
+  let exact = 0, widened = 0, pastContext = 0;
+  for (const f of features) {
+    const s = f.startPosition!, e = f.endPosition!;
+    if (s === 0 && e === 0) continue;
+    const x = examples[f.exampleIndex];
+    const startChar = x.answers.answer_start[0];
+    const endChar = startChar + x.answers.text[0].length;
+    const off = f.offsets as [number, number][]; // train offsets are never null
+    const ctx = Array.from(f.tokenTypeIds.keys()).filter((i) =>
+      f.tokenTypeIds[i] === 1 && off[i][1] > 0
+    );
+    labelled.add(f.exampleIndex);
+    if (s > ctx[ctx.length - 1]) {
+      // run_qa.py's edge case: the answer starts in the window's last context token.
+      assert.ok(off[ctx[ctx.length - 1]][0] <= startChar, x.id);
+      pastContext++;
+      continue;
+    }
+    // The start is the last context token starting at or before the answer, the end the first
+    // ending at or after it, so the span covers the answer with whole tokens.
+    assert.ok(ctx.includes(s) && ctx.includes(e) && s <= e, x.id);
+    assert.ok(off[s][0] <= startChar && (s === ctx.at(-1) || off[s + 1][0] > startChar), x.id);
+    assert.ok(off[e][1] >= endChar && (e === ctx[0] || off[e - 1][1] < endChar), x.id);
+    const span = x.context.slice(off[s][0], off[e][1]);
+    assert.equal(span.slice(startChar - off[s][0], endChar - off[s][0]), x.answers.text[0], x.id);
+    if (off[s][0] === startChar && off[e][1] === endChar) {
+      assert.equal(span, x.answers.text[0], x.id);
+      exact++;
+    } else widened++;
+  }
+  console.log(
+    `${examples.length} examples, ${features.length} features: ${labelled.size} examples ` +
+      `labelled; spans equal to the answer ${exact}, widened to whole tokens ${widened}, ` +
+      `start past the context (run_qa.py edge case) ${pastContext}`,
+  );
+  // Every KorQuAD dev answer is short enough to lie inside some 384/128 window.
+  assert.equal(labelled.size, examples.length);
+  // Korean particles often share the answer's last token (e.g. "##에서"), hence the widened spans.
+  assert.ok(exact > widened);
+});
