@@ -4,7 +4,7 @@
 // Ownership rule for op authors: `accumulateGrad(x, g)` takes ownership of `g`.
 // To pass an incoming gradient through unchanged, pass `g.view(x.shape)`.
 
-import { setScopeCloseHook, Tensor } from "./tensor.ts";
+import { setScopeCloseHook, setViewHook, Tensor } from "./tensor.ts";
 import { addInto, fill } from "./ops/elementwise.ts";
 
 interface Node {
@@ -17,6 +17,10 @@ let enabled = true;
 
 setScopeCloseHook(() => {
   tape = tape.filter((n) => !n.output.disposed);
+});
+
+setViewHook((src, view) => {
+  record(view, [src], (g) => accumulateGrad(src, g.view(src.shape)));
 });
 
 /** True when an op on these inputs must record a backward closure. */

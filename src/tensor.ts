@@ -123,12 +123,13 @@ export class Tensor {
     };
   }
 
-  /** A view with another shape over the same data (no copy, no gradient recording). */
+  /** A view with another shape over the same data (no copy); gradients flow through it. */
   view(shape: readonly number[] = this.shape): Tensor {
     const s = resolveShape(shape, this.size);
     const st = this.storage;
     st.refs++;
     const t = new Tensor(s, this.dtype, st, this.name);
+    onView?.(this, t);
     return t;
   }
 
@@ -200,6 +201,11 @@ function closeScope(s: Set<Tensor>, result: unknown): void {
 }
 
 let onScopeClose: (() => void) | null = null;
+let onView: ((src: Tensor, view: Tensor) => void) | null = null;
+/** @internal autograd records views of tensors that require grad. */
+export function setViewHook(f: (src: Tensor, view: Tensor) => void): void {
+  onView = f;
+}
 /** @internal autograd drops tape entries whose tensors a scope released. */
 export function setScopeCloseHook(f: () => void): void {
   onScopeClose = f;

@@ -133,7 +133,10 @@ class BertIntermediate extends Module {
   dense: Linear;
   constructor(c: BertConfig, seed: number) {
     super();
-    this.dense = this.child("dense", new Linear(c.hidden_size, c.intermediate_size, initFor(c, seed)));
+    this.dense = this.child(
+      "dense",
+      new Linear(c.hidden_size, c.intermediate_size, initFor(c, seed)),
+    );
   }
   forward(x: Tensor): Tensor {
     return gelu(this.dense.forward(x));

@@ -122,7 +122,9 @@ function warn(dir: string, r: LoadReport): void {
 }
 
 function summarize(names: string[]): string {
-  return names.length <= 8 ? names.join(", ") : `${names.slice(0, 8).join(", ")}, … (${names.length})`;
+  return names.length <= 8
+    ? names.join(", ")
+    : `${names.slice(0, 8).join(", ")}, … (${names.length})`;
 }
 
 /**

@@ -92,7 +92,10 @@ export function bertConfig(raw: unknown, path = "config"): BertConfig {
     throw new ConfigError(path, `layer_norm_eps must be positive`);
   }
   if (!["gelu", "gelu_python"].includes(c.hidden_act)) {
-    throw new ConfigError(path, `hidden_act ${JSON.stringify(c.hidden_act)} is not supported (gelu)`);
+    throw new ConfigError(
+      path,
+      `hidden_act ${JSON.stringify(c.hidden_act)} is not supported (gelu)`,
+    );
   }
   if (!Number.isInteger(c.pad_token_id) || c.pad_token_id < 0 || c.pad_token_id >= c.vocab_size) {
     throw new ConfigError(path, `pad_token_id must be in [0, vocab_size)`);
@@ -121,6 +124,11 @@ export async function readBertConfig(path: string): Promise<BertConfig> {
 export const PRESETS: Record<string, Partial<BertConfig>> = {
   tiny: { hidden_size: 128, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 512 },
   mini: { hidden_size: 256, num_hidden_layers: 4, num_attention_heads: 4, intermediate_size: 1024 },
-  small: { hidden_size: 512, num_hidden_layers: 4, num_attention_heads: 8, intermediate_size: 2048 },
+  small: {
+    hidden_size: 512,
+    num_hidden_layers: 4,
+    num_attention_heads: 8,
+    intermediate_size: 2048,
+  },
   base: {},
 };

@@ -66,10 +66,16 @@ export function plotSvg(records: MetricRecord[], title = "training"): string {
       `<text x="${pad + 10 + i * 110}" y="${top + 20}" fill="${c}" font-size="12">${k}</text>`
     ).join("");
     const axes = `<line x1="${pad}" y1="${top + H - pad}" x2="${W - pad}" y2="${top + H - pad}" ` +
-      `stroke="#888"/><line x1="${pad}" y1="${top + pad}" x2="${pad}" y2="${top + H - pad}" stroke="#888"/>` +
-      `<text x="${pad - 4}" y="${top + pad + 4}" font-size="10" text-anchor="end">${hi.toPrecision(3)}</text>` +
+      `stroke="#888"/><line x1="${pad}" y1="${top + pad}" x2="${pad}" y2="${
+        top + H - pad
+      }" stroke="#888"/>` +
+      `<text x="${pad - 4}" y="${top + pad + 4}" font-size="10" text-anchor="end">${
+        hi.toPrecision(3)
+      }</text>` +
       `<text x="${pad - 4}" y="${top + H - pad}" font-size="10" text-anchor="end">0</text>` +
-      `<text x="${W - pad}" y="${top + H - pad + 14}" font-size="10" text-anchor="end">step ${maxStep}</text>`;
+      `<text x="${W - pad}" y="${
+        top + H - pad + 14
+      }" font-size="10" text-anchor="end">step ${maxStep}</text>`;
     return axes + lines + legend;
   };
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${2 * H + 20}" ` +

@@ -54,7 +54,16 @@ for (const name of ["odd", "batch"]) {
       const have = await t.grad!.toArray();
       const err = relErr(have, want);
       // The issue's bound: each parameter gradient's relative error ≤ 1e-3.
-      assert.ok(err <= 1e-3, `${pname}: relative error ${err}`);
+      const wantNorm = Math.sqrt(want.reduce((a, v) => a + v * v, 0));
+      if (wantNorm < 1e-12) {
+        // Analytically zero gradients (attention key biases shift every score of a row equally;
+        // the last LayerNorm bias feeds a softmax over positions): a relative error is undefined,
+        // so bound the absolute noise instead, at f32 rounding of the summed terms.
+        const maxAbs = Array.from(have).reduce((a, v) => Math.max(a, Math.abs(v)), 0);
+        assert.ok(maxAbs <= 1e-6, `${pname}: should be ~0, max |grad| ${maxAbs}`);
+      } else {
+        assert.ok(err <= 1e-3, `${pname}: relative error ${err}`);
+      }
       checked++;
     }
     assert.equal(checked, g.tensors.size - 8);
