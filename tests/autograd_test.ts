@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { add, backward, mul, noGrad, parameter, scopeAsync, sum, Tensor } from "../mod.ts";
+import { add, backward, mul, noGrad, parameter, scope, scopeAsync, sum, Tensor } from "../mod.ts";
 import "./_helpers.ts";
 
 Deno.test("a tensor used twice gets both gradient contributions", async () => {
@@ -14,7 +14,7 @@ Deno.test("a tensor used twice gets both gradient contributions", async () => {
 
 Deno.test("gradients accumulate across backward calls until cleared", async () => {
   const x = parameter(Tensor.fromArray([1, 2]), "x");
-  for (let i = 0; i < 3; i++) await scopeAsync(async () => backward(sum(mul(x, x))));
+  for (let i = 0; i < 3; i++) scope(() => backward(sum(mul(x, x))));
   assert.deepEqual([...await x.grad!.toArray()], [6, 12]);
   x.grad = null;
   assert.equal(x.grad, null);
@@ -24,7 +24,7 @@ Deno.test("gradients accumulate across backward calls until cleared", async () =
 Deno.test("frozen parameters and noGrad record nothing", async () => {
   const w = parameter(Tensor.fromArray([1, 2]), "w", false);
   const b = parameter(Tensor.fromArray([3, 4]), "b");
-  await scopeAsync(async () => backward(sum(mul(w, b))));
+  scope(() => backward(sum(mul(w, b))));
   assert.equal(w.grad, null);
   assert.deepEqual([...await b.grad!.toArray()], [1, 2]);
   const y = noGrad(() => mul(b, b));
