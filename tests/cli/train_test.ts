@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import { errorLines, quickTrain, runScript } from "./_run.ts";
+
+Deno.test("train on the embedded default writes a full HF-layout run dir and ends with JSON", async () => {
+  const out = await Deno.makeTempDir();
+  const r = await runScript("train", [
+    "--max-steps",
+    "3",
+    "--eval-every",
+    "2",
+    "--max-train-samples",
+    "24",
+    "--max-eval-samples",
+    "8",
+    "--batch-size",
+    "4",
+    "--out",
+    out,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  for (const k of ["exact_match", "f1", "examples", "features", "seconds", "train_seconds"]) {
+    assert.equal(typeof r.last?.[k], "number", `${k} in ${r.stdout}`);
+  }
+  assert.equal(r.last!.examples, 8);
+  for (
+    const f of [
+      "config.json",
+      "model.safetensors",
+      "tokenizer.json",
+      "vocab.txt",
+      "metrics.jsonl",
+      "plot.svg",
+    ]
+  ) {
+    await Deno.stat(`${out}/${f}`);
+  }
+  await Deno.stat(`${out}/best/model.safetensors`);
+  const lines = (await Deno.readTextFile(`${out}/metrics.jsonl`)).trim().split("\n").map((l) =>
+    JSON.parse(l)
+  );
+  assert.equal(lines.filter((l) => "exact_match" in l).length, 2, "evals at step 2 and at the end");
+  assert.match(r.stderr, /train \[#+-*\] \d+\/3 .*tok\/s=/);
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("the same seed gives a byte-identical checkpoint", async () => {
+  const a = await quickTrain(["--seed", "3"]);
+  const b = await quickTrain(["--seed", "3"]);
+  const bytesA = await Deno.readFile(`${a}/model.safetensors`);
+  const bytesB = await Deno.readFile(`${b}/model.safetensors`);
+  assert.deepEqual(bytesA, bytesB);
+  await Deno.remove(a, { recursive: true });
+  await Deno.remove(b, { recursive: true });
+});
+
+Deno.test("bad flags are usage errors with exit code 2 and no stack trace", async () => {
+  const cases: [string[], RegExp][] = [
+    [["--bogus"], /bogus/],
+    [["--max-seq-length", "64", "--doc-stride", "64"], /--doc-stride \(64\) must be smaller/],
+    [["--batch-size", "0"], /--batch-size/],
+    [["--lr", "abc"], /--lr/],
+    [["--config", "huge"], /--config/],
+    [["--model", "x", "--config", "tiny"], /not both/],
+    [["--metric", "bleu"], /--metric/],
+  ];
+  for (const [args, re] of cases) {
+    const r = await runScript("train", args);
+    assert.equal(r.code, 2, `${args}: ${r.stderr}`);
+    const errs = errorLines(r.stderr);
+    assert.equal(errs.length, 1, r.stderr);
+    assert.match(errs[0], re);
+    assert.ok(!/\n\s+at /.test(r.stderr), "no stack trace");
+  }
+});
+
+Deno.test("a missing or malformed training file is refused naming the file", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/bad.json`, "{");
+  for (
+    const [file, re] of [[`${dir}/none.json`, /none\.json: no such file/], [
+      `${dir}/bad.json`,
+      /bad\.json: invalid JSON/,
+    ]] as const
+  ) {
+    const r = await runScript("train", [
+      "--train",
+      file,
+      "--eval",
+      file,
+      "--config",
+      "tiny",
+      "--vocab",
+      "x",
+    ]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(errorLines(r.stderr)[0], re);
+  }
+  await Deno.remove(dir, { recursive: true });
+});
