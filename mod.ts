@@ -19,7 +19,9 @@
 export * from "./src/gpu/device.ts";
 export * from "./src/gpu/errors.ts";
 export type { PoolStats } from "./src/gpu/pool.ts";
+export { BufferPool, sizeClass } from "./src/gpu/pool.ts";
 export { counters, sync } from "./src/gpu/kernel.ts";
+export type { Binding } from "./src/gpu/kernel.ts";
 export * from "./src/tensor.ts";
 export * from "./src/autograd.ts";
 

@@ -41,8 +41,12 @@ export async function main(args: string[]): Promise<void> {
     return;
   }
   if (!f.model) throw new UsageError("--model is required", USAGE);
-  if (!f.question?.trim()) throw new UsageError("--question is required and must not be empty", USAGE);
-  if (!f.context?.trim()) throw new UsageError("--context is required and must not be empty", USAGE);
+  if (!f.question?.trim()) {
+    throw new UsageError("--question is required and must not be empty", USAGE);
+  }
+  if (!f.context?.trim()) {
+    throw new UsageError("--context is required and must not be empty", USAGE);
+  }
   const topK = intFlag(f["top-k"], "top-k", USAGE, 1, 1000) ?? 1;
   const win = windowFlags(f, USAGE, { maxSeqLength: 384, docStride: 128 });
   const maxAnswerLength = intFlag(f["max-answer-length"], "max-answer-length", USAGE, 1, 512) ?? 30;
@@ -69,7 +73,11 @@ export async function main(args: string[]): Promise<void> {
     score: a.start_logit + a.end_logit,
   }));
   answers.forEach((a, i) =>
-    console.log(`${i + 1}. ${a.answer}  (probability ${a.probability.toFixed(4)}, score ${a.score.toFixed(3)})`)
+    console.log(
+      `${i + 1}. ${a.answer}  (probability ${a.probability.toFixed(4)}, score ${
+        a.score.toFixed(3)
+      })`,
+    )
   );
   if (!answers.length) console.log("(no valid answer span)");
   console.log(JSON.stringify({ answers }));

@@ -8,7 +8,8 @@ import { BertForQuestionAnswering } from "../models/bert.ts";
 import { loadSquad, parseSquad, type QAExample } from "../qa/dataset.ts";
 import { defaultSplits, koreanQaCharset } from "../qa/synthetic.ts";
 import { loadQaModelDir } from "../qa/model_dir.ts";
-import { type TrainOptions, trainQa } from "../qa/train.ts";
+import { TrainingInterrupted, type TrainOptions, trainQa, type TrainSummary } from "../qa/train.ts";
+import { readTrainerPointer } from "../train/checkpoint.ts";
 import { buildWordPieceVocab } from "../text/vocab_builder.ts";
 import { BertTokenizer } from "../text/tokenizer.ts";
 import { DataError, parseFlags, runCli, UsageError } from "./_common.ts";
@@ -52,7 +53,18 @@ QA
   --n-best N             n-best size in postprocessing (default 20)
   --max-answer-length N  longest answer in tokens (default 30)
   --metric NAME          korquad | squad (default korquad)
+reliability
+  --resume RUN_DIR       continue a stopped run in RUN_DIR (weights, AdamW moments, step,
+                         LR schedule, dropout RNG and data order are restored; other
+                         settings come from the run, --max-steps/--epochs may extend it)
+  --save-every N         also write a resumable checkpoint every N steps
+  --stop-after N         stop after N steps of this session with a resumable checkpoint
+  --inject-nan-at N      testing aid: make the loss NaN at step N
   --help                 show this help
+
+SIGINT (Ctrl-C) finishes the current step, saves a resumable checkpoint and exits 130.
+A NaN/Inf loss or gradient norm skips that update and stops the run (exit 1), naming
+the step; the last checkpoint stays intact.
 
 The run directory holds the last checkpoint at its root (config.json, model.safetensors,
 tokenizer files), the best by EM in best/, metrics.jsonl and plot.svg. The last line of
@@ -83,8 +95,98 @@ const FLAGS = {
   "n-best": { type: "string" },
   "max-answer-length": { type: "string" },
   metric: { type: "string" },
+  resume: { type: "string" },
+  "save-every": { type: "string" },
+  "stop-after": { type: "string" },
+  "inject-nan-at": { type: "string" },
   help: { type: "boolean" },
 } as const;
+
+/** Where the data of a run comes from; saved with checkpoints so a resume reloads it. */
+interface DataSpec {
+  train?: string;
+  eval?: string;
+  maxTrain?: number;
+  maxEval?: number;
+  seed: number;
+}
+
+async function loadData(d: DataSpec) {
+  let train: QAExample[];
+  let evalSet: QAExample[];
+  const generated = d.train ? null : defaultSplits(d.seed);
+  if (generated) {
+    train = asExamples(generated.train, "<generated train>");
+    evalSet = d.eval
+      ? (await loadSquad(d.eval, { mode: "eval" })).examples
+      : asExamples(generated.eval, "<generated eval>");
+  } else {
+    const t = await loadSquad(d.train!, { mode: "train" });
+    console.error(t.summary());
+    train = t.examples;
+    if (!d.eval) throw new UsageError("--eval is required with --train", USAGE);
+    const e = await loadSquad(d.eval, { mode: "eval" });
+    console.error(e.summary());
+    evalSet = e.examples;
+  }
+  if (d.maxTrain) train = train.slice(0, d.maxTrain);
+  if (d.maxEval) evalSet = evalSet.slice(0, d.maxEval);
+  if (!evalSet.length) throw new DataError(d.eval ?? "<generated eval>", "no evaluation examples");
+  return { train, evalSet, generated: !!generated };
+}
+
+/** Continues the run in `dir` from its last verified checkpoint. */
+async function resumeRun(dir: string, f: Record<string, unknown>): Promise<void> {
+  for (const k of ["model", "config", "tokenizer", "vocab", "train", "eval", "out"]) {
+    if (f[k] !== undefined) {
+      throw new UsageError(`--resume takes --${k} from the run dir; leave it out`, USAGE);
+    }
+  }
+  const p = await readTrainerPointer(dir);
+  const st = p.state as {
+    options: TrainOptions;
+    data: DataSpec;
+    epoch: number;
+    cursor: number;
+    tokens: number;
+    best: { em: number; loss: number } | null;
+  };
+  const o: TrainOptions = {
+    ...st.options,
+    out: dir,
+    maxSteps: intFlag(f["max-steps"] as string, "max-steps", USAGE) ?? st.options.maxSteps,
+    epochs: numFlag(f.epochs as string, "epochs", USAGE, 0.01, 1e4) ?? st.options.epochs,
+    saveEvery: intFlag(f["save-every"] as string, "save-every", USAGE),
+    stopAfter: intFlag(f["stop-after"] as string, "stop-after", USAGE),
+    injectNanAt: intFlag(f["inject-nan-at"] as string, "inject-nan-at", USAGE),
+  };
+  const { train, evalSet } = await loadData(st.data);
+  const gpu = await initGpu();
+  console.error(`adapter: ${gpu.info.name} (${gpu.info.backend})`);
+  const { model, tokenizer } = await loadQaModelDir(p.dir, { quiet: true });
+  console.error(`resuming ${dir} after step ${p.step}`);
+  const s = await trainQa(model, tokenizer, train, evalSet, o, {
+    step: p.step,
+    epoch: st.epoch,
+    cursor: st.cursor,
+    tokens: st.tokens,
+    best: st.best,
+    checkpointDir: p.dir,
+  }, { data: st.data });
+  report(s, o.out);
+}
+
+function report(s: TrainSummary, out: string): void {
+  console.error(`saved: ${out} (best by EM in ${out}/best)`);
+  console.log(JSON.stringify({
+    exact_match: s.exact_match,
+    f1: s.f1,
+    examples: s.examples,
+    features: s.features,
+    seconds: +s.seconds.toFixed(2),
+    train_seconds: +s.train_seconds.toFixed(2),
+  }));
+}
 
 /** Hyperparameters of the embedded default, tuned to finish on a 2-core CPU. */
 const EMBEDDED = {
@@ -110,6 +212,7 @@ export async function main(args: string[]): Promise<void> {
     console.log(HELP);
     return;
   }
+  if (f.resume) return await resumeRun(f.resume, f);
   if (f.model && f.config) throw new UsageError("give --model or --config, not both", USAGE);
   if (f.tokenizer && f.vocab) throw new UsageError("give --tokenizer or --vocab, not both", USAGE);
   if (f.model && (f.tokenizer || f.vocab)) {
@@ -119,7 +222,9 @@ export async function main(args: string[]): Promise<void> {
     throw new UsageError(`--config must be tiny, mini, small or base, got "${f.config}"`, USAGE);
   }
   const embedded = !f.train;
-  const d = embedded ? EMBEDDED : { epochs: 2, batchSize: 8, lr: 3e-5, maxSeqLength: 384, docStride: 128 };
+  const d = embedded
+    ? EMBEDDED
+    : { epochs: 2, batchSize: 8, lr: 3e-5, maxSeqLength: 384, docStride: 128 };
   const seed = intFlag(f.seed, "seed", USAGE, 0) ?? 42;
   const win = windowFlags(f, USAGE, d);
   const opts: TrainOptions = {
@@ -138,32 +243,20 @@ export async function main(args: string[]): Promise<void> {
     maxAnswerLength: intFlag(f["max-answer-length"], "max-answer-length", USAGE, 1, 512) ?? 30,
     metric: metricFlag(f.metric, USAGE) ?? "korquad",
     logEvery: 10,
+    saveEvery: intFlag(f["save-every"], "save-every", USAGE),
+    stopAfter: intFlag(f["stop-after"], "stop-after", USAGE),
+    injectNanAt: intFlag(f["inject-nan-at"], "inject-nan-at", USAGE),
   };
-  const maxTrain = intFlag(f["max-train-samples"], "max-train-samples", USAGE);
-  const maxEval = intFlag(f["max-eval-samples"], "max-eval-samples", USAGE);
+  const spec: DataSpec = {
+    train: f.train,
+    eval: f.eval,
+    maxTrain: intFlag(f["max-train-samples"], "max-train-samples", USAGE),
+    maxEval: intFlag(f["max-eval-samples"], "max-eval-samples", USAGE),
+    seed,
+  };
 
   // Data first: a bad file fails before the GPU or the model is touched.
-  let train: QAExample[];
-  let evalSet: QAExample[];
-  const generated = embedded ? defaultSplits(seed) : null;
-  if (generated) {
-    train = asExamples(generated.train, "<generated train>");
-    evalSet = f.eval
-      ? (await loadSquad(f.eval, { mode: "eval" })).examples
-      : asExamples(generated.eval, "<generated eval>");
-  } else {
-    const t = await loadSquad(f.train!, { mode: "train" });
-    console.error(t.summary());
-    train = t.examples;
-    if (!f.eval) throw new UsageError("--eval is required with --train", USAGE);
-    const e = await loadSquad(f.eval, { mode: "eval" });
-    console.error(e.summary());
-    evalSet = e.examples;
-  }
-  if (maxTrain) train = train.slice(0, maxTrain);
-  if (maxEval) evalSet = evalSet.slice(0, maxEval);
-  if (!evalSet.length) throw new DataError(f.eval ?? "<generated eval>", "no evaluation examples");
-
+  const { train, evalSet, generated } = await loadData(spec);
   const gpu = await initGpu();
   console.error(`adapter: ${gpu.info.name} (${gpu.info.backend})`);
   let model: BertForQuestionAnswering;
@@ -192,16 +285,20 @@ export async function main(args: string[]): Promise<void> {
     });
     model = new BertForQuestionAnswering(config, { seed });
   }
-  const s = await trainQa(model, tokenizer, train, evalSet, opts);
-  console.error(`saved: ${opts.out} (best by EM in ${opts.out}/best)`);
-  console.log(JSON.stringify({
-    exact_match: s.exact_match,
-    f1: s.f1,
-    examples: s.examples,
-    features: s.features,
-    seconds: +s.seconds.toFixed(2),
-    train_seconds: +s.train_seconds.toFixed(2),
-  }));
+  const s = await trainQa(model, tokenizer, train, evalSet, opts, undefined, { data: spec });
+  report(s, opts.out);
 }
 
-if (import.meta.main) await runCli(main);
+if (import.meta.main) {
+  await runCli(async (args) => {
+    try {
+      await main(args);
+    } catch (e) {
+      if (e instanceof TrainingInterrupted) {
+        console.error(e.message);
+        Deno.exit(130);
+      }
+      throw e;
+    }
+  });
+}

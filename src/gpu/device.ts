@@ -27,12 +27,17 @@ export interface GpuInfo {
 
 /** A device with its pool; created once per process by {@linkcode initGpu}. */
 export interface Gpu {
+  /** The WebGPU device every kernel runs on. */
   device: GPUDevice;
+  /** The adapter, backend and granted limits. */
   info: GpuInfo;
+  /** Allocator of the storage buffers behind tensors. */
   pool: BufferPool;
+  /** WGSL source of every shader, by file name without `.wgsl`. */
   shaders: Map<string, string>;
   /** Errors reported asynchronously by error scopes, surfaced at the next sync point. */
   errors: Error[];
+  /** Why the device was lost, or null while it is alive. */
   lost: string | null;
 }
 

@@ -12,6 +12,7 @@ export class NoAdapterError extends Error {
 
 /** Thrown when a tensor would exceed a device limit; names the tensor, its size and the limit. */
 export class GpuLimitError extends Error {
+  /** `what` needs `bytes` bytes, over the device limit `limitName` of `limit` bytes. */
   constructor(what: string, bytes: number, limitName: string, limit: number) {
     super(
       `${what} needs ${bytes} bytes, over ${limitName} (${limit}); ` +

@@ -17,9 +17,13 @@ export const f32 = (v: number): Param => ({ t: "f32", v });
 
 /** A range of a GPU buffer bound as storage; `name` names it in limit errors. */
 export interface Binding {
+  /** The buffer that holds the range. */
   buffer: GPUBuffer;
+  /** Start of the range, in bytes. */
   offset: number;
+  /** Length of the range, in bytes. */
   size: number;
+  /** The tensor's name or shape, for error messages. */
   name: string;
 }
 

@@ -35,6 +35,7 @@ export class BufferPool {
   /** Errors from out-of-memory scopes, read by the next sync point. */
   readonly errors: Error[] = [];
 
+  /** A pool on `device`; requests over `maxBufferSize` bytes throw a GpuLimitError. */
   constructor(device: GPUDevice, maxBufferSize: number) {
     this.#device = device;
     this.#maxBufferSize = maxBufferSize;

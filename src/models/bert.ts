@@ -16,18 +16,27 @@ import { crossEntropy } from "../ops/cross_entropy.ts";
 
 /** Inputs of a BERT forward pass, as host arrays of B×S values. */
 export interface BertBatch {
+  /** B, the number of sequences. */
   batch: number;
+  /** S, the length of every sequence. */
   seq: number;
+  /** Token ids, B×S row-major. */
   inputIds: Int32Array;
+  /** Segment ids (0 question, 1 context), B×S; all 0 when absent. */
   tokenTypeIds?: Int32Array;
+  /** 1 for real tokens, 0 for padding, B×S; all real when absent. */
   attentionMask?: ArrayLike<number>;
 }
 
 /** Dropout seeding shared by the layers of one model: a new `step` gives new masks. */
-class DropoutCtx {
+export class DropoutCtx {
+  /** The model's seed. */
   seed = 0;
+  /** The training step; set by {@linkcode BertModel.setStep}. */
   step = 0;
+  /** Dropout sites used so far in this forward pass; reset at its start. */
   site = 0;
+  /** `x` with dropout `p` at the next site while training, else `x` itself. */
   next(x: Tensor, p: number, training: boolean): Tensor {
     if (!training || p === 0) return x;
     return dropout(x, p, deriveSeed(this.seed, this.step, this.site++), true);
@@ -39,11 +48,17 @@ function initFor(c: BertConfig, seed: number) {
   return { seed: seed * 7919 + seedCounter++ * 104729, std: c.initializer_range };
 }
 
-class BertEmbeddings extends Module {
+/** Word + position + token-type embeddings, then LayerNorm and dropout. */
+export class BertEmbeddings extends Module {
+  /** [vocab_size, H] */
   word_embeddings: Embedding;
+  /** [max_position_embeddings, H] */
   position_embeddings: Embedding;
+  /** [type_vocab_size, H] */
   token_type_embeddings: Embedding;
+  /** Normalizes the summed embeddings. */
   LayerNorm: LayerNorm;
+  /** Embeddings sized by `c`, initialized from `seed`. */
   constructor(readonly c: BertConfig, seed: number, readonly drop: DropoutCtx) {
     super();
     this.word_embeddings = this.child(
@@ -60,6 +75,7 @@ class BertEmbeddings extends Module {
     );
     this.LayerNorm = this.child("LayerNorm", new LayerNorm(c.hidden_size, c.layer_norm_eps));
   }
+  /** ids, types, positions [B, S] (int32) → [B, S, H] */
   forward(ids: Tensor, types: Tensor, positions: Tensor): Tensor {
     const x = add(
       add(this.word_embeddings.forward(ids), this.token_type_embeddings.forward(types)),
@@ -69,10 +85,15 @@ class BertEmbeddings extends Module {
   }
 }
 
-class BertSelfAttention extends Module {
+/** Multi-head scaled dot-product self-attention (no output projection). */
+export class BertSelfAttention extends Module {
+  /** Query projection H → H. */
   query: Linear;
+  /** Key projection H → H. */
   key: Linear;
+  /** Value projection H → H. */
   value: Linear;
+  /** Projections sized by `c`, initialized from `seed`. */
   constructor(readonly c: BertConfig, seed: number, readonly drop: DropoutCtx) {
     super();
     const h = c.hidden_size;
@@ -102,35 +123,47 @@ class BertSelfAttention extends Module {
 }
 
 /** dense + dropout + residual + LayerNorm, the tail of both attention and FFN blocks. */
-class BertOutput extends Module {
+export class BertOutput extends Module {
+  /** Projection inDim → H. */
   dense: Linear;
+  /** Normalizes the residual sum. */
   LayerNorm: LayerNorm;
+  /** A block projecting `inDim` features back to H. */
   constructor(readonly c: BertConfig, inDim: number, seed: number, readonly drop: DropoutCtx) {
     super();
     this.dense = this.child("dense", new Linear(inDim, c.hidden_size, initFor(c, seed)));
     this.LayerNorm = this.child("LayerNorm", new LayerNorm(c.hidden_size, c.layer_norm_eps));
   }
+  /** x [B, S, inDim], residual [B, S, H] → [B, S, H] */
   forward(x: Tensor, residual: Tensor): Tensor {
     const y = this.drop.next(this.dense.forward(x), this.c.hidden_dropout_prob, this.training);
     return this.LayerNorm.forward(add(y, residual));
   }
 }
 
-class BertAttention extends Module {
+/** Self-attention followed by its output block. */
+export class BertAttention extends Module {
+  /** The attention heads. */
   self: BertSelfAttention;
+  /** Projection, residual and LayerNorm. */
   output: BertOutput;
+  /** An attention block sized by `c`. */
   constructor(c: BertConfig, seed: number, drop: DropoutCtx) {
     super();
     this.self = this.child("self", new BertSelfAttention(c, seed, drop));
     this.output = this.child("output", new BertOutput(c, c.hidden_size, seed, drop));
   }
+  /** x [B, S, H], mask additive [B, S] → [B, S, H] */
   forward(x: Tensor, mask: Tensor): Tensor {
     return this.output.forward(this.self.forward(x, mask), x);
   }
 }
 
-class BertIntermediate extends Module {
+/** The FFN's first half: dense H → I then GELU. */
+export class BertIntermediate extends Module {
+  /** Projection H → I. */
   dense: Linear;
+  /** A block sized by `c`. */
   constructor(c: BertConfig, seed: number) {
     super();
     this.dense = this.child(
@@ -138,29 +171,39 @@ class BertIntermediate extends Module {
       new Linear(c.hidden_size, c.intermediate_size, initFor(c, seed)),
     );
   }
+  /** x [B, S, H] → [B, S, I] */
   forward(x: Tensor): Tensor {
     return gelu(this.dense.forward(x));
   }
 }
 
-class BertLayer extends Module {
+/** One post-LN transformer layer: attention block, then FFN block. */
+export class BertLayer extends Module {
+  /** The attention block. */
   attention: BertAttention;
+  /** The FFN's expansion. */
   intermediate: BertIntermediate;
+  /** The FFN's projection, residual and LayerNorm. */
   output: BertOutput;
+  /** A layer sized by `c`. */
   constructor(c: BertConfig, seed: number, drop: DropoutCtx) {
     super();
     this.attention = this.child("attention", new BertAttention(c, seed, drop));
     this.intermediate = this.child("intermediate", new BertIntermediate(c, seed));
     this.output = this.child("output", new BertOutput(c, c.intermediate_size, seed, drop));
   }
+  /** x [B, S, H], mask additive [B, S] → [B, S, H] */
   forward(x: Tensor, mask: Tensor): Tensor {
     const a = this.attention.forward(x, mask);
     return this.output.forward(this.intermediate.forward(a), a);
   }
 }
 
-class BertPooler extends Module {
+/** The [CLS] pooler: tanh(dense(first token)), H → H. */
+export class BertPooler extends Module {
+  /** Projection H → H. */
   dense: Linear;
+  /** A pooler sized by `c`. */
   constructor(c: BertConfig, seed: number) {
     super();
     this.dense = this.child("dense", new Linear(c.hidden_size, c.hidden_size, initFor(c, seed)));
@@ -174,7 +217,7 @@ class BertPooler extends Module {
 }
 
 /** Float32 min, as HF's extended attention mask uses for masked keys. */
-export const MASK_MIN = -3.4028234663852886e38;
+export const MASK_MIN: number = -3.4028234663852886e38;
 
 /**
  * The BERT encoder: embeddings, N post-LN layers, optionally the pooler.
@@ -191,11 +234,16 @@ export const MASK_MIN = -3.4028234663852886e38;
  * ```
  */
 export class BertModel extends Module {
+  /** The input embeddings. */
   embeddings: BertEmbeddings;
+  /** The [CLS] pooler, or null when built without one. */
   pooler: BertPooler | null;
+  /** The encoder layers, named `encoder.layer.<i>`. */
   readonly layers: BertLayer[] = [];
-  readonly drop = new DropoutCtx();
+  /** Dropout seeding shared by every layer. */
+  readonly drop: DropoutCtx = new DropoutCtx();
 
+  /** A randomly initialized model; `seed` fixes weights and dropout masks. */
   constructor(readonly config: BertConfig, opts: { seed?: number; pooler?: boolean } = {}) {
     super();
     const seed = opts.seed ?? 0;
@@ -240,8 +288,11 @@ export class BertModel extends Module {
 
 /** Start/end logits [B, S] each, and the loss when positions were given. */
 export interface QaOutput {
+  /** [B, S] */
   startLogits: Tensor;
+  /** [B, S] */
   endLogits: Tensor;
+  /** Scalar mean loss, or null without positions. */
   loss: Tensor | null;
 }
 
@@ -260,9 +311,12 @@ export interface QaOutput {
  * ```
  */
 export class BertForQuestionAnswering extends Module {
+  /** The encoder, without pooler. */
   bert: BertModel;
+  /** Linear(H, 2): start and end logits per token. */
   qa_outputs: Linear;
 
+  /** A randomly initialized model; `seed` fixes weights and dropout masks. */
   constructor(readonly config: BertConfig, opts: { seed?: number } = {}) {
     super();
     const seed = opts.seed ?? 0;

@@ -8,6 +8,7 @@ import { writeFileAtomic } from "../io/atomic.ts";
 
 /** A checkpoint whose tensors do not fit the model; the message names the tensor. */
 export class CheckpointError extends Error {
+  /** An error about the checkpoint at `path`; `what` says what is wrong. */
   constructor(readonly path: string, what: string) {
     super(`${path}: ${what}`);
     this.name = "CheckpointError";

@@ -2,26 +2,43 @@
 
 /** The fields of HF's BertConfig that this framework uses. */
 export interface BertConfig {
+  /** Rows of the word embedding table. */
   vocab_size: number;
+  /** H, the width of every hidden state. */
   hidden_size: number;
+  /** Encoder layers. */
   num_hidden_layers: number;
+  /** A, attention heads per layer; divides `hidden_size`. */
   num_attention_heads: number;
+  /** I, the FFN's inner width. */
   intermediate_size: number;
+  /** The FFN activation, e.g. "gelu". */
   hidden_act: string;
+  /** Longest sequence the position table covers. */
   max_position_embeddings: number;
+  /** Segment ids the token-type table covers (2 for BERT). */
   type_vocab_size: number;
+  /** Added to the variance in every LayerNorm. */
   layer_norm_eps: number;
+  /** Dropout on embeddings and block outputs. */
   hidden_dropout_prob: number;
+  /** Dropout on attention probabilities. */
   attention_probs_dropout_prob: number;
+  /** Id of the [PAD] token. */
   pad_token_id: number;
+  /** Std of the normal init of weights. */
   initializer_range: number;
+  /** HF model class names, e.g. ["BertForQuestionAnswering"]. */
   architectures?: string[];
+  /** "bert". */
   model_type?: string;
+  /** Other HF fields, kept so that a saved config round-trips. */
   [extra: string]: unknown;
 }
 
 /** A config.json that cannot be used; the message starts with the file path. */
 export class ConfigError extends Error {
+  /** An error about the config at `path`; `what` says what is wrong. */
   constructor(readonly path: string, what: string) {
     super(`${path}: ${what}`);
     this.name = "ConfigError";

@@ -33,6 +33,7 @@ export class Linear extends Module {
   /** [out] */
   readonly bias: Tensor;
 
+  /** A layer mapping `inFeatures` to `outFeatures`; `init.std` switches to N(0, std) weights. */
   constructor(readonly inFeatures: number, readonly outFeatures: number, init: InitOptions) {
     super();
     // PyTorch's default: kaiming_uniform(a=√5) gives U(±1/√in) for both weight and bias.
@@ -74,6 +75,7 @@ export class LayerNorm extends Module {
   /** β [dim] */
   readonly bias: Tensor;
 
+  /** Normalizes vectors of size `dim`; `eps` is added to the variance. */
   constructor(readonly dim: number, readonly eps = 1e-12) {
     super();
     this.weight = this.param("weight", ones([dim]));
@@ -101,6 +103,7 @@ export class Embedding extends Module {
   /** [count, dim] */
   readonly weight: Tensor;
 
+  /** `count` rows of size `dim`, drawn from N(0, init.std ?? 1). */
   constructor(readonly count: number, readonly dim: number, init: InitOptions) {
     super();
     this.weight = this.param(

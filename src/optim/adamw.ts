@@ -8,14 +8,19 @@ import { chunkElements, fill, zeros } from "../ops/elementwise.ts";
 
 /** Parameters sharing a learning rate and a weight decay. */
 export interface ParamGroup {
+  /** The tensors this group updates. */
   params: Tensor[];
+  /** Learning rate. */
   lr: number;
+  /** Decoupled weight decay coefficient (0 for none). */
   weightDecay: number;
 }
 
 /** Adam hyper-parameters shared by every group. */
 export interface AdamWOptions {
+  /** Decay rates of the first and second moments; default [0.9, 0.999]. */
   betas?: [number, number];
+  /** Added to the denominator for stability; default 1e-8. */
   eps?: number;
 }
 
@@ -24,8 +29,11 @@ export interface AdamWOptions {
  * the order of the groups' params. A moment is null until its parameter first had a gradient.
  */
 export interface AdamWState {
+  /** Steps taken so far. */
   step: number;
+  /** First moments (running mean of gradients), one per parameter. */
   m: (Tensor | null)[];
+  /** Second moments (running mean of squared gradients), one per parameter. */
   v: (Tensor | null)[];
 }
 
@@ -51,13 +59,16 @@ export interface AdamWState {
 export class AdamW {
   /** The groups; their `lr` and `weightDecay` may be changed between steps. */
   readonly groups: ParamGroup[];
+  /** Decay rates of the first and second moments. */
   readonly betas: [number, number];
+  /** Added to the denominator for stability. */
   readonly eps: number;
   #step = 0;
   #m: (Tensor | null)[];
   #v: (Tensor | null)[];
   #one: Tensor | null = null;
 
+  /** An optimizer over `groups`, with zeroed moments. */
   constructor(groups: ParamGroup[], opts: AdamWOptions = {}) {
     this.groups = groups;
     this.betas = opts.betas ?? [0.9, 0.999];

@@ -83,3 +83,27 @@ export function clipCoefficient(norm: Tensor, maxNorm: number): Tensor {
   });
   return coef;
 }
+
+/**
+ * Records `step` into `firstBad` (i32, one element, initially 0) when `loss` or `norm` is
+ * NaN or infinite and no earlier step was recorded: a training loop reads it back with the
+ * loss every N steps and stops, naming the step, without a readback per step.
+ *
+ * @example
+ * ```ts
+ * import { initGpu, nonFiniteGuard, Tensor, zeros } from "./mod.ts";
+ * await initGpu();
+ * const bad = zeros([1], "i32");
+ * nonFiniteGuard(Tensor.fromArray([NaN]), Tensor.fromArray([1]), bad, 7);
+ * console.log(await bad.item()); // 7
+ * ```
+ */
+export function nonFiniteGuard(loss: Tensor, norm: Tensor, firstBad: Tensor, step: number): void {
+  launch({
+    shader: "optim",
+    entry: "guard",
+    params: [u32(step)],
+    bindings: [loss.binding(0, 1), norm.binding(0, 1), firstBad.binding(0, 1)],
+    workgroups: [1],
+  });
+}

@@ -6,9 +6,13 @@ import { DataError, parseJson, readUtf8 } from "../cli/_common.ts";
 
 /** One question, flattened in the Hugging Face `datasets` SQuAD layout. */
 export interface QAExample {
+  /** The question id, unique in the file. */
   id: string;
+  /** The article's title. */
   title: string;
+  /** The paragraph the answers are spans of. */
   context: string;
+  /** The question text. */
   question: string;
   /**
    * Gold answers. `answer_start` is a JS string (UTF-16) index into `context`, so
@@ -34,10 +38,13 @@ export interface SkipCounts {
 
 /** The result of {@linkcode loadSquad}. */
 export interface SquadLoad {
+  /** The questions kept, in file order. */
   examples: QAExample[];
-  /** Articles and questions in the file, before skipping. */
+  /** Articles in the file, before skipping. */
   articles: number;
+  /** Questions in the file, before skipping. */
   questions: number;
+  /** Questions left out, by reason. */
   skipped: SkipCounts;
   /** Answers whose `answer_start` does not locate their text (including out of range). */
   mismatched: number;

@@ -2,39 +2,62 @@
 
 import { noGrad } from "../autograd.ts";
 import { scopeAsync } from "../tensor.ts";
-import type { BertForQuestionAnswering } from "../models/bert.ts";
+import type { BertBatch, BertForQuestionAnswering } from "../models/bert.ts";
 import type { BertTokenizer } from "../text/tokenizer.ts";
 import type { QAExample } from "./dataset.ts";
 import { prepareEvalFeatures, prepareTrainFeatures, type QaFeature } from "./features.ts";
 import { postprocessQaPredictions, type QaPredictions } from "./postprocess.ts";
-import { korquadScore, squadScore } from "./metrics.ts";
+import { korquadScore, type QAScore, squadScore } from "./metrics.ts";
 
 /** Which official metric scores predictions. */
 export type MetricName = "korquad" | "squad";
 
 /** Options shared by training-time evaluation and the eval CLI. */
 export interface EvalOptions {
+  /** Window length in tokens, question and special tokens included. */
   maxSeqLength: number;
+  /** Tokens of overlap between consecutive windows of a long context. */
   docStride: number;
+  /** Start and end candidates kept per window in postprocessing. */
   nBest: number;
+  /** Longest answer span, in tokens. */
   maxAnswerLength: number;
+  /** Windows per forward pass. */
   batchSize: number;
+  /** The official metric to score with. */
   metric: MetricName;
 }
 
 /** Predictions, scores and counts of one evaluation. */
 export interface EvalResult extends QaPredictions {
+  /** Exact match, 0–100. */
   exact_match: number;
+  /** Token-overlap F1, 0–100. */
   f1: number;
   /** Mean QA loss over windows (labels as in training), for tie-breaking checkpoints. */
   evalLoss: number;
+  /** Questions evaluated. */
   examples: number;
+  /** Windows the questions were split into. */
   features: number;
+  /** Wall-clock time of the whole evaluation, in seconds. */
   seconds: number;
 }
 
+/** A {@linkcode batchOf} batch: B×S host arrays, with positions when labels were asked for. */
+export interface QaBatch extends BertBatch {
+  /** Segment ids, B×S. */
+  tokenTypeIds: Int32Array;
+  /** 1 for real tokens, 0 for padding, B×S. */
+  attentionMask: Int32Array;
+  /** Gold start token of each window (the [CLS] index when the answer is outside it). */
+  startPositions?: number[];
+  /** Gold end token of each window, as `startPositions`. */
+  endPositions?: number[];
+}
+
 /** A batch of features as model input, trimmed to its longest unpadded window. */
-export function batchOf(features: readonly QaFeature[], withLabels: boolean) {
+export function batchOf(features: readonly QaFeature[], withLabels: boolean): QaBatch {
   const b = features.length;
   let s = 1;
   for (const f of features) {
@@ -102,7 +125,7 @@ export function score(
   examples: readonly QAExample[],
   predictions: Record<string, string>,
   metric: MetricName,
-) {
+): QAScore {
   const gold = examples.map((e) => ({ id: e.id, answers: { text: e.answers.text } }));
   return metric === "korquad" ? korquadScore(gold, predictions) : squadScore(gold, predictions);
 }

@@ -144,13 +144,17 @@ export function squadF1(prediction: string, gold: string): number {
 
 /** What the scorers need of a question: its id and gold answer texts (HF datasets layout). */
 export interface GoldQuestion {
+  /** The question id, as predictions are keyed. */
   id: string;
+  /** Gold answer texts; a prediction scores its best match among them. */
   answers: { text: readonly string[] };
 }
 
 /** Scores in 0–100, as the official scripts print them, plus the counts behind them. */
 export interface QAScore {
+  /** Exact match, 0–100. */
   exact_match: number;
+  /** Token-overlap F1, 0–100. */
   f1: number;
   /** Questions scored (the denominator). */
   total: number;

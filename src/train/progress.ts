@@ -31,6 +31,7 @@ export class ProgressBar {
   #start = performance.now();
   #lastPrint = 0;
   #tty = Deno.stderr.isTerminal();
+  /** A bar of `total` steps; off a terminal it prints a line at most every `everySeconds`. */
   constructor(readonly total: number, readonly label = "", readonly everySeconds = 5) {}
 
   /** Redraws at `step` of `total`. */

@@ -53,7 +53,10 @@ Deno.test("a base-model checkpoint loads: pooler and cls are unused, the QA head
     for (const n of [...m.keys()]) {
       if (n.startsWith("qa_outputs")) m.delete(n);
     }
-    m.set("bert.pooler.dense.bias", m.get("qa_outputs.bias") ?? m.get("bert.embeddings.LayerNorm.bias"));
+    m.set(
+      "bert.pooler.dense.bias",
+      m.get("qa_outputs.bias") ?? m.get("bert.embeddings.LayerNorm.bias"),
+    );
     m.set("cls.predictions.bias", m.get("bert.embeddings.LayerNorm.bias"));
   });
   const { model, report } = await loadBertForQa(dir, { quiet: true });
@@ -76,7 +79,9 @@ Deno.test("a missing encoder weight or a shape that disagrees with the config is
   await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({ ...cfg, intermediate_size: 40 }));
   await assert.rejects(
     () => loadBertForQa(dir, { quiet: true }),
-    (e: Error) => e instanceof CheckpointError && /intermediate\.dense\.weight has shape \[37,24\]/.test(e.message),
+    (e: Error) =>
+      e instanceof CheckpointError &&
+      /intermediate\.dense\.weight has shape \[37,24\]/.test(e.message),
   );
   await Deno.remove(dir, { recursive: true });
 });

@@ -21,7 +21,8 @@ Deno.test("invalid configs are refused with the file and the fault", async () =>
   ];
   for (const [raw, re] of bad) {
     assert.throws(() => bertConfig(raw, "x/config.json"), (e: Error) => {
-      return e instanceof ConfigError && e.message.startsWith("x/config.json: ") && re.test(e.message);
+      return e instanceof ConfigError && e.message.startsWith("x/config.json: ") &&
+        re.test(e.message);
     }, JSON.stringify(raw));
   }
   const dir = await Deno.makeTempDir();

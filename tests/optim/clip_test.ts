@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { Tensor } from "../../mod.ts";
 import { clipCoefficient, gradNorm } from "../../src/optim/clip.ts";
 import { assertClose, randn } from "../_helpers.ts";
@@ -55,4 +56,25 @@ Deno.test("clipCoefficient is min(1, maxNorm / (norm + 1e-6)), as clip_grad_norm
     assertClose([await c.item()], [expect], { atol: 0, rtol: 2e-7 }, `norm ${norm}`);
     [n, c].forEach((t) => t.dispose());
   }
+});
+
+Deno.test("a non-finite norm gives a NaN coefficient, AdamW skips the step, the guard names it", async () => {
+  const { AdamW, nonFiniteGuard, zeros } = await import("../../mod.ts");
+  const w = Tensor.fromArray([1, -2, 3]);
+  w.requiresGrad = true;
+  w.grad = Tensor.fromArray([NaN, 1, 1]);
+  const opt = new AdamW([{ params: [w], lr: 0.1, weightDecay: 0.01 }]);
+  const norm = gradNorm([w]);
+  const coef = clipCoefficient(norm, 1);
+  assert.ok(Number.isNaN(await coef.item()));
+  opt.step(1, coef);
+  assert.deepEqual([...await w.toArray()], [1, -2, 3], "parameters untouched");
+  const bad = zeros([1], "i32");
+  nonFiniteGuard(Tensor.fromArray([0.5]), Tensor.fromArray([2]), bad, 3);
+  assert.equal(await bad.item(), 0, "finite values record nothing");
+  nonFiniteGuard(Tensor.fromArray([0.5]), norm, bad, 4);
+  nonFiniteGuard(Tensor.fromArray([Infinity]), Tensor.fromArray([1]), bad, 5);
+  assert.equal(await bad.item(), 4, "the first bad step is kept");
+  [w, norm, coef, bad].forEach((t) => t.dispose());
+  opt.dispose();
 });

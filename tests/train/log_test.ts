@@ -7,7 +7,11 @@ Deno.test("metrics.jsonl is appended line by line and survives a torn last line"
   await appendJsonl(p, { step: 1, loss: 2.5 });
   await appendJsonl(p, { step: 2, loss: 2.0, exact_match: 10 });
   await Deno.writeTextFile(p, '{"step": 3, "lo', { append: true });
-  assert.deepEqual(await readJsonl(p), [{ step: 1, loss: 2.5 }, { step: 2, loss: 2.0, exact_match: 10 }]);
+  assert.deepEqual(await readJsonl(p), [{ step: 1, loss: 2.5 }, {
+    step: 2,
+    loss: 2.0,
+    exact_match: 10,
+  }]);
   await Deno.remove(dir, { recursive: true });
 });
 

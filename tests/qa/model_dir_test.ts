@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import "../_helpers.ts";
+import { loadQaModelDir, loadTokenizerDir } from "../../src/qa/model_dir.ts";
+import { BertTokenizer } from "../../src/text/tokenizer.ts";
+import { DataError } from "../../src/cli/_common.ts";
+import { openSafetensors } from "../../src/io/safetensors.ts";
+
+const ODD = new URL("../fixtures/bert_qa_odd", import.meta.url).pathname;
+
+/** Exactly the fixture's vocab_size (50) tokens, cased words included. */
+const VOCAB: string[] = [
+  ..."[PAD] [UNK] [CLS] [SEP] [MASK] . , ? the a of in is was who what where when".split(" "),
+  ..."Hello hello Seoul Paris Korea France city capital river park cat dog sat ran".split(" "),
+  ..."on mat red blue big small house tree sun moon day night book she he it ##s ##ed".split(" "),
+];
+
+/** A temp copy of the fixture's config and weights, with `vocab` saved beside them. */
+async function modelDir(vocab: string[] | null, lowercase = false): Promise<string> {
+  const dir = await Deno.makeTempDir();
+  await Deno.copyFile(`${ODD}/config.json`, `${dir}/config.json`);
+  await Deno.copyFile(`${ODD}/model.safetensors`, `${dir}/model.safetensors`);
+  if (vocab) await BertTokenizer.fromVocabArray(vocab, { lowercase }).save(dir);
+  return dir;
+}
+
+Deno.test("the fixture vocab has exactly vocab_size tokens", () => {
+  assert.equal(VOCAB.length, 50);
+  assert.equal(new Set(VOCAB).size, 50);
+});
+
+Deno.test("loads config, weights and tokenizer.json from a model directory", async () => {
+  const dir = await modelDir(VOCAB);
+  const { model, tokenizer } = await loadQaModelDir(dir, { quiet: true });
+  assert.equal(model.config.vocab_size, 50);
+  assert.equal(tokenizer.vocabSize, 50);
+  assert.equal(tokenizer.config.lowercase, false);
+  const name = "bert.embeddings.word_embeddings.weight";
+  const weights = new Map(model.namedParameters());
+  const r = await openSafetensors(`${ODD}/model.safetensors`);
+  assert.deepEqual(await weights.get(name)!.toArray(), await r.readFloat32(name));
+  r.close();
+  model.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("vocab.txt with tokenizer_config.json: do_lower_case false keeps case", async () => {
+  const dir = await modelDir(VOCAB);
+  await Deno.remove(`${dir}/tokenizer.json`);
+  const cased = await loadTokenizerDir(dir);
+  assert.equal(cased.config.lowercase, false);
+  assert.equal(cased.vocabSize, 50);
+  const hello = (await cased.encode("Hello", { addSpecialTokens: false })).ids;
+  assert.deepEqual(hello, [VOCAB.indexOf("Hello")]);
+  // The whole directory loads the same way.
+  const { model, tokenizer } = await loadQaModelDir(dir, { quiet: true });
+  assert.equal(tokenizer.config.lowercase, false);
+  model.dispose();
+
+  // Without tokenizer_config.json, HF's BertTokenizer default applies: lowercase.
+  await Deno.remove(`${dir}/tokenizer_config.json`);
+  const lower = await loadTokenizerDir(dir);
+  assert.equal(lower.config.lowercase, true);
+  assert.deepEqual((await lower.encode("Hello", { addSpecialTokens: false })).ids, [
+    VOCAB.indexOf("hello"),
+  ]);
+
+  await Deno.writeTextFile(`${dir}/tokenizer_config.json`, "{ not json");
+  await assert.rejects(
+    () => loadTokenizerDir(dir),
+    (e) => e instanceof DataError && e.file === `${dir}/tokenizer_config.json`,
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a directory without a tokenizer is a DataError naming the directory", async () => {
+  const dir = await modelDir(null);
+  await assert.rejects(
+    () => loadQaModelDir(dir, { quiet: true }),
+    (e) =>
+      e instanceof DataError && e.file === dir && e.message.startsWith(dir) &&
+      /no tokenizer\.json or vocab\.txt/.test(e.message),
+  );
+  await Deno.remove(dir, { recursive: true });
+  await assert.rejects(
+    () => loadQaModelDir(dir, { quiet: true }),
+    (e) => e instanceof DataError && e.file === dir && /not found/.test(e.message),
+  );
+});
+
+Deno.test("a tokenizer larger than config.json vocab_size is a DataError", async () => {
+  const dir = await modelDir([...VOCAB, "extra"]);
+  await assert.rejects(
+    () => loadQaModelDir(dir, { quiet: true }),
+    (e) =>
+      e instanceof DataError && e.file === dir && /51 tokens/.test(e.message) &&
+      /vocab_size is 50/.test(e.message),
+  );
+  await Deno.remove(dir, { recursive: true });
+});
