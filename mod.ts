@@ -47,6 +47,7 @@ export * from "./src/optim/clip.ts";
 export * from "./src/optim/schedule.ts";
 export * from "./src/train/progress.ts";
 export * from "./src/train/log.ts";
+export * from "./src/train/checkpoint.ts";
 
 // Models and checkpoints.
 export * from "./src/io/safetensors.ts";

@@ -221,17 +221,21 @@ export async function trainQa(
   let tokens = resume?.tokens ?? 0;
   let lastLoss = NaN;
   let best: { em: number; loss: number } | null = resume?.best ?? null;
-  const checkpoint = (step: number) =>
-    saveTrainingCheckpoint(o.out, step, model, opt, {
-      ...extraState,
+  const checkpoint = async (step: number) => {
+    // A save is a sync point anyway: never save past a non-finite step.
+    const bad = await firstBad.item();
+    if (bad) throw new NonFiniteError(bad, o.out);
+    const state = { ...extraState, step, epoch, cursor, tokens, best, options: o };
+    await saveTrainingCheckpoint(
+      o.out,
       step,
-      epoch,
-      cursor,
-      tokens,
-      best,
-      options: o,
-    }, (dir) =>
-      saveQaModel(model, tokenizer, dir), ROOT_FILES);
+      model,
+      opt,
+      state,
+      (dir) => saveQaModel(model, tokenizer, dir),
+      ROOT_FILES,
+    );
+  };
   let interrupted = false;
   const onSigint = () => {
     interrupted = true;
@@ -332,11 +336,11 @@ export async function trainQa(
     }
   } finally {
     Deno.removeSignalListener("SIGINT", onSigint);
-    firstBad.dispose();
   }
   bar?.done();
   const trainSeconds = (performance.now() - t0) / 1000 - evalSeconds;
   await evaluate(total);
+  firstBad.dispose();
   const r = last! as EvalResult;
   opt.dispose();
   return {

@@ -18,7 +18,7 @@ import {
   Tokenizer,
   WordPiece,
   wordPieceDecoder,
-} from "tokenizers";
+} from "npm:tokenizers@0.23.2";
 
 /** A `[start, end)` character span in UTF-16 units of the string it came from. */
 export type Offset = [number, number];
