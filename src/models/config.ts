@@ -108,6 +108,15 @@ export function bertConfig(raw: unknown, path = "config"): BertConfig {
   if (typeof c.layer_norm_eps !== "number" || !(c.layer_norm_eps > 0)) {
     throw new ConfigError(path, `layer_norm_eps must be positive`);
   }
+  if (
+    typeof c.initializer_range !== "number" ||
+    !(c.initializer_range >= 0 && c.initializer_range < 10)
+  ) {
+    throw new ConfigError(path, `initializer_range must be a small non-negative number`);
+  }
+  if (c.model_type !== undefined && c.model_type !== "bert") {
+    throw new ConfigError(path, `model_type ${JSON.stringify(c.model_type)} is not a BERT config`);
+  }
   if (!["gelu", "gelu_python"].includes(c.hidden_act)) {
     throw new ConfigError(
       path,
@@ -120,21 +129,33 @@ export function bertConfig(raw: unknown, path = "config"): BertConfig {
   return c;
 }
 
-/** Reads and validates a HF `config.json`. */
-export async function readBertConfig(path: string): Promise<BertConfig> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    throw new ConfigError(path, e instanceof Deno.errors.NotFound ? "file not found" : String(e));
-  }
+/** Parses and validates the text of a `config.json`; `path` names it in errors. */
+export function parseBertConfig(text: string, path = "config.json"): BertConfig {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new ConfigError(path, `invalid JSON (${(e as Error).message})`);
+    throw new ConfigError(path, `invalid JSON (${(e as Error).message.split("\n")[0]})`);
   }
   return bertConfig(raw, path);
+}
+
+/** Reads and validates a HF `config.json`. */
+export async function readBertConfig(path: string): Promise<BertConfig> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (e) {
+    throw new ConfigError(path, e instanceof Deno.errors.NotFound ? "file not found" : String(e));
+  }
+  if (bytes.length > 10_000_000) throw new ConfigError(path, "too large for a config.json");
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new ConfigError(path, "not valid UTF-8");
+  }
+  return parseBertConfig(text, path);
 }
 
 /** Named configs for training from scratch. */
