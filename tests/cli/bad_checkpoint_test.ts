@@ -1,0 +1,162 @@
+// Every CLI that loads a model refuses every malformed checkpoint and config with one line
+// `error: <path>: <what>`, exit code 2, no stack trace, quickly.
+
+import assert from "node:assert/strict";
+import { BertTokenizer } from "../../mod.ts";
+import { errorLines, runScript } from "./_run.ts";
+
+const FIXTURE = new URL("../fixtures/bert_qa_odd/", import.meta.url).pathname;
+
+function header(
+  bytes: Uint8Array,
+): { n: number; json: Record<string, { dtype: string; shape: number[]; data_offsets: number[] }> } {
+  const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+  return { n, json: JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))) };
+}
+
+function withHeader(bytes: Uint8Array, json: unknown): Uint8Array {
+  const { n } = header(bytes);
+  let h = new TextEncoder().encode(JSON.stringify(json));
+  const pad = (8 - (h.length % 8)) % 8;
+  h = new Uint8Array([...h, ...new Array(pad).fill(32)]);
+  const out = new Uint8Array(8 + h.length + bytes.length - 8 - n);
+  new DataView(out.buffer).setBigUint64(0, BigInt(h.length), true);
+  out.set(h, 8);
+  out.set(bytes.subarray(8 + n), 8 + h.length);
+  return out;
+}
+
+type Fault = [string, (w: Uint8Array) => Uint8Array, RegExp];
+const KEY = "bert.encoder.layer.1.attention.self.key.weight";
+const FAULTS: Fault[] = [
+  ["empty file", () => new Uint8Array(0), /model\.safetensors/],
+  ["header past the end", (w) => {
+    const c = w.slice();
+    new DataView(c.buffer).setBigUint64(0, 1n << 40n, true);
+    return c;
+  }, /header length/],
+  ["header not JSON", (w) => {
+    const c = w.slice();
+    c.fill(0x7b, 8, 20);
+    return c;
+  }, /JSON/],
+  ["unknown dtype", (w) => {
+    const { json } = header(w);
+    json[KEY].dtype = "Q7";
+    return withHeader(w, json);
+  }, /dtype/],
+  ["shape/size mismatch", (w) => {
+    const { json } = header(w);
+    json[KEY].shape = [24, 25];
+    return withHeader(w, json);
+  }, /shape|size|bytes/],
+  ["offsets out of bounds", (w) => {
+    const { json } = header(w);
+    const last = Object.values(json).filter((v) =>
+      v.data_offsets
+    ).sort((a, b) => b.data_offsets[1] - a.data_offsets[1])[0];
+    last.data_offsets = [last.data_offsets[0] + 8, last.data_offsets[1] + 8];
+    return withHeader(w, json);
+  }, /offset|bounds|end/],
+  ["overlapping offsets", (w) => {
+    const { json } = header(w);
+    const a = json[KEY];
+    const len = a.data_offsets[1] - a.data_offsets[0];
+    a.data_offsets = [a.data_offsets[0] - 4, a.data_offsets[0] - 4 + len];
+    return withHeader(w, json);
+  }, /overlap|gap/],
+  ["missing tensor", (w) => {
+    const { json } = header(w);
+    const off = json[KEY].data_offsets;
+    delete json[KEY];
+    // Drop its bytes too, shifting later tensors, so the file is otherwise valid.
+    const size = off[1] - off[0];
+    for (const v of Object.values(json)) {
+      if (v.data_offsets && v.data_offsets[0] >= off[1]) {
+        v.data_offsets = v.data_offsets.map((x) => x - size);
+      }
+    }
+    const { n } = header(w);
+    const data = w.subarray(8 + n);
+    const cut = new Uint8Array([...data.subarray(0, off[0]), ...data.subarray(off[1])]);
+    return withHeader(new Uint8Array([...w.subarray(0, 8 + n), ...cut]), json);
+  }, /missing tensor/],
+  ["truncated file", (w) => w.slice(0, w.length - 100), /offset|bounds|end|truncat|size/],
+];
+
+async function modelDir(): Promise<string> {
+  const dir = await Deno.makeTempDir();
+  await Deno.copyFile(`${FIXTURE}config.json`, `${dir}/config.json`);
+  await Deno.copyFile(`${FIXTURE}model.safetensors`, `${dir}/model.safetensors`);
+  const vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
+  for (let i = vocab.length; i < 50; i++) vocab.push(`t${i}`);
+  await BertTokenizer.fromVocabArray(vocab, { lowercase: false }).save(dir);
+  return dir;
+}
+
+async function refusedByAll(dir: string, re: RegExp, what: string): Promise<void> {
+  const data = await Deno.makeTempFile({ suffix: ".json" });
+  await Deno.writeTextFile(
+    data,
+    JSON.stringify({
+      data: [{
+        title: "t",
+        paragraphs: [{
+          context: "a b",
+          qas: [{ id: "1", question: "a", answers: [{ text: "b", answer_start: 2 }] }],
+        }],
+      }],
+    }),
+  );
+  const runs = [
+    runScript("eval", ["--model", dir, "--data", data]),
+    runScript("predict", ["--model", dir, "--question", "q", "--context", "c"]),
+    runScript("train", ["--model", dir, "--train", data, "--eval", data, "--max-steps", "1"]),
+  ];
+  for (const [i, p] of runs.entries()) {
+    const t0 = performance.now();
+    const r = await p;
+    const errs = errorLines(r.stderr);
+    const who = `${["eval", "predict", "train"][i]} / ${what}`;
+    assert.equal(r.code, 2, `${who}: exit ${r.code}\n${r.stderr}`);
+    assert.equal(errs.length, 1, `${who}: ${r.stderr}`);
+    assert.match(
+      errs[0],
+      new RegExp(`^error: ${dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/?\\S*: `),
+      who,
+    );
+    assert.match(errs[0], re, who);
+    assert.ok(!/^\s+at /m.test(r.stderr), `${who}: stack trace`);
+    assert.ok(performance.now() - t0 < 60_000);
+  }
+  await Deno.remove(data);
+}
+
+Deno.test("every safetensors fault is refused by eval, predict and train", async () => {
+  const good = await Deno.readFile(`${FIXTURE}model.safetensors`);
+  for (const [what, make, re] of FAULTS) {
+    const dir = await modelDir();
+    await Deno.writeFile(`${dir}/model.safetensors`, make(good));
+    await refusedByAll(dir, re, what);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("every config fault is refused by eval, predict and train", async () => {
+  const cfg = JSON.parse(await Deno.readTextFile(`${FIXTURE}config.json`));
+  const cases: [string, string, RegExp][] = [
+    ["invalid JSON", "{ not json", /invalid JSON/],
+    ["sizes disagree with the weights", JSON.stringify({ ...cfg, intermediate_size: 40 }), /shape/],
+    [
+      "heads do not divide hidden",
+      JSON.stringify({ ...cfg, num_attention_heads: 5 }),
+      /does not divide/,
+    ],
+  ];
+  for (const [what, text, re] of cases) {
+    const dir = await modelDir();
+    await Deno.writeTextFile(`${dir}/config.json`, text);
+    await refusedByAll(dir, re, what);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
