@@ -2,7 +2,7 @@
 // Views (reshape) share the buffer; the last dispose returns it to the pool.
 
 import { gpu } from "./gpu/device.ts";
-import { type Binding, download, upload } from "./gpu/kernel.ts";
+import { type Binding, download, settle, upload } from "./gpu/kernel.ts";
 
 /** Element types: f32 for values, i32 for ids and labels. */
 export type DType = "f32" | "i32";
@@ -133,12 +133,14 @@ export class Tensor {
     return t;
   }
 
-  /** Overwrites the contents with host data of the same size. */
-  write(data: HostArray): void {
-    if (data.length !== this.size) {
-      throw new Error(`${data.length} values do not fill ${this.name || "tensor"} [${this.shape}]`);
+  /** Overwrites elements [start, start + data.length) with host data (all of it by default). */
+  write(data: HostArray, start?: number): void {
+    if (start === undefined ? data.length !== this.size : start + data.length > this.size) {
+      throw new Error(
+        `${data.length} values do not fit ${this.name || "tensor"} [${this.shape}] at ${start}`,
+      );
     }
-    if (data.length) upload(this.storage.buffer, 0, data);
+    if (data.length) upload(this.storage.buffer, (start ?? 0) * 4, data);
   }
 
   /** Copies the data back to the host. */
@@ -242,8 +244,9 @@ export async function scopeAsync<T>(fn: () => Promise<T>): Promise<T> {
   let result: T | undefined;
   try {
     result = await fn();
-    return result;
   } finally {
     closeScope(s, result);
   }
+  await settle();
+  return result;
 }

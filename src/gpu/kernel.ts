@@ -5,6 +5,7 @@
 import { gpu } from "./device.ts";
 import { GpuLimitError } from "./errors.ts";
 import type { ShaderName } from "./shaders.ts";
+import { StagingRing } from "./staging.ts";
 
 /** A scalar kernel parameter; the shader declares the same fields in order. */
 export type Param = { t: "u32" | "i32" | "f32"; v: number };
@@ -49,6 +50,8 @@ interface Recorder {
   used: number;
   launches: number;
   submits: number;
+  ring: StagingRing;
+  pending: number;
 }
 
 let rec: Recorder | null = null;
@@ -72,6 +75,8 @@ function recorder(): Recorder {
     used: 0,
     launches: 0,
     submits: 0,
+    ring: new StagingRing(gpu().device),
+    pending: 0,
   };
   return rec;
 }
@@ -161,32 +166,58 @@ export function flush(): void {
   const { device } = gpu();
   r.pass?.end();
   r.pass = null;
-  if (r.used) device.queue.writeBuffer(r.arena, 0, r.staging, 0, r.used * SLOT);
+  const buffers: GPUCommandBuffer[] = [];
+  if (r.used) {
+    // The params must land before the launches that read them: a copy in its own command
+    // buffer, submitted first.
+    const bytes = r.used * SLOT;
+    // Always the arena's full size, so one size class serves every flush.
+    const st = r.ring.take(SLOT * SLOTS);
+    new Uint8Array(st.getMappedRange(0, bytes)).set(new Uint8Array(r.staging, 0, bytes));
+    st.unmap();
+    const pre = device.createCommandEncoder();
+    pre.copyBufferToBuffer(st, 0, r.arena, 0, bytes);
+    r.ring.used(st);
+    buffers.push(pre.finish());
+  }
+  buffers.push(r.encoder.finish());
   device.pushErrorScope("validation");
-  device.queue.submit([r.encoder.finish()]);
+  device.queue.submit(buffers);
+  r.ring.afterSubmit();
   device.popErrorScope().then((e) => {
     if (e) gpu().errors.push(new Error(`dispatch: ${e.message}`));
   });
   r.encoder = null;
   r.used = 0;
+  r.pending = 0;
   r.submits++;
 }
 
-/** How many launches and submits have been recorded, for tests and the bench. */
-export function counters(): { launches: number; submits: number } {
+/** Launches and submits recorded, and upload staging buffers created, for tests and the bench. */
+export function counters(): { launches: number; submits: number; stagingCreated: number } {
   const r = recorder();
-  return { launches: r.launches, submits: r.submits };
+  return { launches: r.launches, submits: r.submits, stagingCreated: r.ring.created };
 }
 
-/** Writes host data into a buffer, after the launches already recorded. */
+/**
+ * Writes host data into a buffer, in order with the launches recorded before and after it
+ * (a copy recorded into the same encoder, so a reused buffer is never overwritten early).
+ */
 export function upload(buffer: GPUBuffer, offset: number, data: ArrayBufferView): void {
-  // queue.writeBuffer runs before unsubmitted commands: submit them first so a reused
-  // buffer is not overwritten while earlier launches still read it.
-  flush();
+  const r = recorder();
   const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
-  const padded = bytes.byteLength % 4 ? new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4) : bytes;
-  if (padded !== bytes) padded.set(bytes);
-  gpu().device.queue.writeBuffer(buffer, offset, padded);
+  const padded = Math.ceil(bytes.byteLength / 4) * 4;
+  const st = r.ring.take(padded);
+  new Uint8Array(st.getMappedRange(0, padded)).set(bytes);
+  st.unmap();
+  if (!r.encoder) r.encoder = gpu().device.createCommandEncoder();
+  r.pass?.end();
+  r.pass = null;
+  r.encoder.copyBufferToBuffer(st, 0, buffer, offset, padded);
+  r.ring.used(st);
+  // Staging buffers hold their data until the submit: bound what one step may pile up.
+  r.pending += padded;
+  if (r.pending > 64 * 1024 * 1024) flush();
 }
 
 /** Copies `size` bytes of a buffer back to the host, after all recorded launches. */
@@ -227,4 +258,13 @@ export async function sync(): Promise<void> {
   await g.device.queue.onSubmittedWorkDone();
   const err = g.errors.shift() ?? g.pool.errors.shift();
   if (err) throw err;
+}
+
+/**
+ * Submits the step, then lets the event loop turn once. Deno resolves GPU map callbacks only then, so a step
+ * boundary that yields gets its upload staging buffers back for reuse.
+ */
+export function settle(): Promise<void> {
+  flush();
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }

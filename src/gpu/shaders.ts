@@ -16,6 +16,8 @@ export const SHADER_NAMES = [
   "optim",
   "permute",
   "slice",
+  "attention",
+  "fused",
 ] as const;
 
 /** A shader's file name without `.wgsl`. */

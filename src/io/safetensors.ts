@@ -90,6 +90,11 @@ export interface SafetensorsReader {
   readInt32(name: string): Promise<Int32Array>;
   /** Reads one tensor's raw little-endian bytes, whatever its dtype. */
   readRaw(name: string): Promise<Uint8Array>;
+  /**
+   * Reads elements [start, start + count) of an F32/F16/BF16 tensor as Float32Array, so a
+   * large tensor can be streamed in slices.
+   */
+  readFloat32Slice(name: string, start: number, count: number): Promise<Float32Array>;
   /** Closes the file(s); reads afterwards throw. */
   close(): void;
 }
@@ -518,6 +523,20 @@ export async function openSafetensorsSource(
     tensors,
     read,
     readRaw,
+    async readFloat32Slice(name, start, count) {
+      const t = info(name);
+      const width = t.dtype === "F32" ? 4 : t.dtype === "F16" || t.dtype === "BF16" ? 2 : 0;
+      if (!width) fail(`tensor ${show(name)} is ${t.dtype}, not F32, F16 or BF16`);
+      const n = (t.offsets[1] - t.offsets[0]) / width;
+      if (
+        !Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 0 ||
+        start + count > n
+      ) {
+        fail(`slice [${start}, ${start + count}) is outside tensor ${show(name)} of ${n} elements`);
+      }
+      const raw = await readAt(dataStart + t.offsets[0] + start * width, count * width);
+      return decode(t.dtype, raw) as Float32Array;
+    },
     async readFloat32(name) {
       const t = info(name);
       if (t.dtype !== "F32" && t.dtype !== "F16" && t.dtype !== "BF16") {
@@ -708,6 +727,8 @@ async function openIndex(indexPath: string): Promise<CheckpointReader> {
     read: async (name) => await of(name).read(name),
     readRaw: async (name) => await of(name).readRaw(name),
     readFloat32: async (name) => await of(name).readFloat32(name),
+    readFloat32Slice: async (name, start, count) =>
+      await of(name).readFloat32Slice(name, start, count),
     readInt32: async (name) => await of(name).readInt32(name),
     close() {
       if (closed) return;

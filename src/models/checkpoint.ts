@@ -2,6 +2,7 @@
 
 import { type CheckpointReader, openCheckpoint, writeSafetensors } from "../io/safetensors.ts";
 import type { Module } from "../nn/module.ts";
+import { sync } from "../gpu/kernel.ts";
 import { type BertConfig, readBertConfig } from "./config.ts";
 import { BertForQuestionAnswering } from "./bert.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
@@ -22,6 +23,8 @@ export interface LoadReport {
   /** Model parameters absent from the checkpoint, left at their random init. */
   newlyInitialized: string[];
 }
+
+const SLICE = 4 * 1024 * 1024;
 
 // Old TF-converted checkpoints name LayerNorm parameters gamma/beta, as HF renames on load.
 function canonical(name: string): string {
@@ -46,6 +49,7 @@ export async function loadWeights(
   const bare = prefix !== "" && !names.some((n) => n.startsWith(prefix));
   for (const n of names) byName.set(canonical(bare ? prefix + n : n), n);
   const report: LoadReport = { unexpected: [], newlyInitialized: [] };
+  let pending = 0;
   for (const [name, t] of params) {
     const src = byName.get(name);
     if (src === undefined) {
@@ -62,7 +66,20 @@ export async function loadWeights(
         `tensor ${src} has shape [${info.shape}] but the config needs [${t.shape}]`,
       );
     }
-    t.write(await reader.readFloat32(src));
+    // Large tensors stream in slices so host memory never holds a whole second copy, and
+    // the queue is drained every SLICE bytes: queued writes keep their staging copies alive.
+    for (let start = 0; start < t.size; start += SLICE) {
+      const n = Math.min(SLICE, t.size - start);
+      t.write(
+        n === t.size ? await reader.readFloat32(src) : await reader.readFloat32Slice(src, start, n),
+        start,
+      );
+      pending += n * 4;
+      if (pending >= SLICE * 4) {
+        await sync();
+        pending = 0;
+      }
+    }
   }
   for (const [name, src] of byName) {
     // position_ids is a non-persistent buffer in recent HF versions, not a weight.

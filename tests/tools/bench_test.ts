@@ -1,0 +1,61 @@
+// Smoke test of `deno task bench`: the quick run finishes and its JSON has every key, each
+// number positive (or non-negative for counts and differences) or null. Never asserts speed.
+
+import assert from "node:assert/strict";
+
+const REQUIRED = [
+  "matmul_1024_gflops",
+  "tfjs_matmul_1024_gflops",
+  "layer_fwd_bwd_ms",
+  "tfjs_layer_fwd_bwd_ms",
+  "tiny_train_tokens_per_s",
+  "torch_tiny_train_tokens_per_s",
+  "peak_train_bytes_base",
+];
+// Measurements of ours that must succeed on any adapter (tfjs and torch may be absent).
+const OURS = ["matmul_1024_gflops", "layer_fwd_bwd_ms", "tiny_train_tokens_per_s"];
+
+function numbers(v: unknown, path: string, out: [string, number][]): void {
+  if (typeof v === "number") out.push([path, v]);
+  else if (Array.isArray(v)) v.forEach((x, i) => numbers(x, `${path}[${i}]`, out));
+  else if (v && typeof v === "object") {
+    for (const [k, x] of Object.entries(v)) numbers(x, `${path}.${k}`, out);
+  }
+}
+
+Deno.test("bench --quick --json ends with a JSON line of positive-or-null measurements", async () => {
+  const script = new URL("../../tools/bench.ts", import.meta.url).pathname;
+  // Generous: the quick run takes about a minute on a busy 2-core software adapter.
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), 600_000);
+  const p = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", script, "--quick", "--json"],
+    stdout: "piped",
+    stderr: "piped",
+    signal: ac.signal,
+  }).output().finally(() => clearTimeout(timer));
+  const dec = new TextDecoder();
+  const stdout = dec.decode(p.stdout), stderr = dec.decode(p.stderr);
+  assert.equal(p.code, 0, stderr);
+  const j = JSON.parse(stdout.trim().split("\n").at(-1)!);
+  assert.equal(j.quick, true);
+  assert.equal(typeof j.adapter?.name, "string");
+  assert.equal(typeof j.adapter?.backend, "string");
+  for (const k of REQUIRED) {
+    assert.ok(k in j, `missing key ${k}`);
+    assert.ok(j[k] === null || (typeof j[k] === "number" && j[k] > 0), `${k} = ${j[k]}`);
+  }
+  for (const k of OURS) {
+    assert.ok(j[k] > 0, `${k} = ${j[k]}; errors: ${JSON.stringify(j.errors)}`);
+  }
+  for (const s of ["128", "384", "512"]) {
+    assert.ok(j.attention_extra_bytes[s] > 0, `attention ${s}`);
+  }
+  assert.ok(j.live.live_bytes_last > 0);
+  const all: [string, number][] = [];
+  numbers(j, "", all);
+  for (const [path, v] of all) assert.ok(Number.isFinite(v) && v >= 0, `${path} = ${v}`);
+  // A tfjs or torch null must say why.
+  if (j.tfjs_matmul_1024_gflops === null) assert.equal(typeof j.tfjs.error, "string");
+  if (j.torch_tiny_train_tokens_per_s === null) assert.equal(typeof j.torch.error, "string");
+});
