@@ -264,7 +264,8 @@ export async function sync(): Promise<void> {
  * Submits the step, then lets the event loop turn once. Deno resolves GPU map callbacks only then, so a step
  * boundary that yields gets its upload staging buffers back for reuse.
  */
-export function settle(): Promise<void> {
+export async function settle(): Promise<void> {
   flush();
-  return new Promise((resolve) => setTimeout(resolve, 0));
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  if (rec) await rec.ring.settle();
 }

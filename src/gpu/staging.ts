@@ -8,6 +8,7 @@ import { sizeClass } from "./pool.ts";
 export class StagingRing {
   #ready = new Map<number, GPUBuffer[]>();
   #inFlight: GPUBuffer[] = [];
+  #remaps: Promise<unknown>[] = [];
   /** Buffers created so far (flat once a loop has warmed up). */
   created = 0;
 
@@ -33,7 +34,7 @@ export class StagingRing {
 
   /** After a submit: map the buffers it used again, ready once the GPU is done with them. */
   afterSubmit(): void {
-    for (const buf of this.#inFlight) {
+    const maps = this.#inFlight.map((buf) =>
       buf.mapAsync(GPUMapMode.WRITE).then(
         () => {
           const list = this.#ready.get(buf.size);
@@ -41,8 +42,19 @@ export class StagingRing {
           else this.#ready.set(buf.size, [buf]);
         },
         () => buf.destroy(),
-      );
-    }
+      )
+    );
+    if (maps.length) this.#remaps.push(Promise.all(maps));
     this.#inFlight = [];
+  }
+
+  /**
+   * Waits until the buffers of every submit but the latest are mapped again: one step stays
+   * in flight, and the ring stops growing however far the CPU runs ahead of the GPU.
+   */
+  async settle(): Promise<void> {
+    const older = this.#remaps.slice(0, -1);
+    this.#remaps = this.#remaps.slice(-1);
+    await Promise.all(older);
   }
 }
