@@ -4,7 +4,7 @@
 // touch nothing (the first dispatch writes zeros for them in the forward).
 // Invocation index folds y past 65535 workgroups: i = x + y * (num_workgroups.x * 256).
 
-struct P { total: u32, n: u32, d: u32, r0: i32, rows: i32, v: i32, first: u32 }
+struct P { total: u32, n: u32, d: u32, r0: i32, rows: i32, v: i32, first: u32, pad: i32 }
 
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> ids: array<i32>;
@@ -35,7 +35,8 @@ fn scatter(@builtin(global_invocation_id) g: vec3u) {
   if (c >= p.d) { return; }
   for (var t = 0u; t < p.n; t++) {
     let local = ids[t] - p.r0;
-    if (local >= 0 && local < p.rows) {
+    // torch's padding_idx: the padding row gets no gradient.
+    if (local >= 0 && local < p.rows && ids[t] != p.pad) {
       let j = u32(local) * p.d + c;
       dst[j] = dst[j] + src[t * p.d + c];
     }

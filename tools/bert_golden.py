@@ -83,7 +83,10 @@ def forward(cfg, p, ids, types, mask, start, end):
         return torch.nn.functional.layer_norm(x, (h,), p[name + ".weight"], p[name + ".bias"], eps)
 
     pos = torch.arange(s).unsqueeze(0).expand(b, s)
-    x = (p["bert.embeddings.word_embeddings.weight"][ids]
+    # nn.Embedding(padding_idx=pad_token_id): the [PAD] row gets no gradient.
+    word = torch.nn.functional.embedding(ids, p["bert.embeddings.word_embeddings.weight"],
+                                         padding_idx=cfg["pad_token_id"])
+    x = (word
          + p["bert.embeddings.token_type_embeddings.weight"][types]
          + p["bert.embeddings.position_embeddings.weight"][pos])
     x = ln(x, "bert.embeddings.LayerNorm")

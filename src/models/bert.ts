@@ -63,7 +63,7 @@ export class BertEmbeddings extends Module {
     super();
     this.word_embeddings = this.child(
       "word_embeddings",
-      new Embedding(c.vocab_size, c.hidden_size, initFor(c, seed)),
+      new Embedding(c.vocab_size, c.hidden_size, initFor(c, seed), c.pad_token_id),
     );
     this.position_embeddings = this.child(
       "position_embeddings",

@@ -103,17 +103,29 @@ export class Embedding extends Module {
   /** [count, dim] */
   readonly weight: Tensor;
 
-  /** `count` rows of size `dim`, drawn from N(0, init.std ?? 1). */
-  constructor(readonly count: number, readonly dim: number, init: InitOptions) {
+  /**
+   * `count` rows of size `dim`, drawn from N(0, init.std ?? 1); row `paddingIdx` starts at
+   * zero and gets no gradient, as torch's `padding_idx` (-1: none).
+   */
+  constructor(
+    readonly count: number,
+    readonly dim: number,
+    init: InitOptions,
+    readonly paddingIdx = -1,
+  ) {
     super();
     this.weight = this.param(
       "weight",
       randn([count, dim], { seed: init.seed, std: init.std ?? 1 }),
     );
+    // torch zeroes the padding row at init, as nn.Embedding(padding_idx=...) does.
+    if (paddingIdx >= 0 && paddingIdx < count) {
+      this.weight.write(new Float32Array(dim), paddingIdx * dim);
+    }
   }
 
   /** ids (i32) [...] → [..., dim] */
   forward(ids: Tensor): Tensor {
-    return embedding(ids, this.weight);
+    return embedding(ids, this.weight, this.paddingIdx);
   }
 }

@@ -28,7 +28,7 @@ function byRowRange(v: number, d: number, f: (r0: number, rows: number) => void)
  * `[...ids.shape, D]`. Ids outside `[0, V)` are skipped, not clamped: their output row is
  * zero and they contribute no gradient. The gradient of `table` is a dense `[V, D]` tensor
  * (zero except rows that were looked up), summed over tokens in order, so it is
- * deterministic.
+ * deterministic. Rows equal to `paddingIdx` get no gradient, as torch's `padding_idx`.
  *
  * @example
  * ```ts
@@ -40,7 +40,7 @@ function byRowRange(v: number, d: number, f: (r0: number, rows: number) => void)
  * console.log(y.shape, await y.toArray()); // [1, 3, 2] [20, 21, 0, 1, 20, 21]
  * ```
  */
-export function embedding(ids: Tensor, table: Tensor): Tensor {
+export function embedding(ids: Tensor, table: Tensor, paddingIdx = -1): Tensor {
   if (ids.dtype !== "i32") throw new Error(`embedding: ids must be i32, got ${ids.dtype}`);
   if (table.shape.length !== 2 || table.dtype !== "f32") {
     throw new Error(`embedding: table must be f32 [V, D], got ${table.dtype} [${table.shape}]`);
@@ -54,7 +54,16 @@ export function embedding(ids: Tensor, table: Tensor): Tensor {
     launch({
       shader: "embedding",
       entry: "gather",
-      params: [u32(n * d), u32(n), u32(d), i32(r0), i32(rows), i32(v), u32(r0 === 0 ? 1 : 0)],
+      params: [
+        u32(n * d),
+        u32(n),
+        u32(d),
+        i32(r0),
+        i32(rows),
+        i32(v),
+        u32(r0 === 0 ? 1 : 0),
+        i32(-1),
+      ],
       bindings: [ids.binding(), table.binding(r0 * d, rows * d), y.binding()],
       workgroups: grid(n * d, 256),
     }));
@@ -66,7 +75,7 @@ export function embedding(ids: Tensor, table: Tensor): Tensor {
       launch({
         shader: "embedding",
         entry: "scatter",
-        params: [u32(n * d), u32(n), u32(d), i32(r0), i32(rows), i32(v), u32(0)],
+        params: [u32(n * d), u32(n), u32(d), i32(r0), i32(rows), i32(v), u32(0), i32(paddingIdx)],
         bindings: [ids.binding(), g.binding(), gt.binding(r0 * d, rows * d)],
         workgroups: grid(d, 64),
       }));

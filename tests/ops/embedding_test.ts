@@ -1,4 +1,5 @@
-import { backward, mul, sum, Tensor } from "../../mod.ts";
+import assert from "node:assert/strict";
+import { backward, mul, scope, sum, Tensor } from "../../mod.ts";
 import { download } from "../../src/gpu/kernel.ts";
 import { embedding, tableChunkRows } from "../../src/ops/embedding.ts";
 import { assertClose, gradcheck, randn } from "../_helpers.ts";
@@ -82,4 +83,18 @@ Deno.test("embedding of a table over 128 MiB, bound by row ranges", async () => 
   table.dispose();
   idsT.dispose();
   y.dispose();
+});
+
+Deno.test("paddingIdx rows get no gradient, as torch's padding_idx; the forward still gathers them", async () => {
+  const table = Tensor.fromArray(Float32Array.from({ length: 5 * 3 }, (_, i) => i), [5, 3]);
+  table.requiresGrad = true;
+  const ids = Tensor.fromArray(new Int32Array([0, 2, 0, 4]), [4]);
+  const out = scope(() => {
+    const y = embedding(ids, table, 0);
+    backward(sum(y));
+    return y;
+  });
+  assert.deepEqual([...await out.toArray()].slice(0, 3), [0, 1, 2]);
+  assert.deepEqual([...await table.grad!.toArray()], [0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 1, 1, 1]);
+  [table, ids, out].forEach((t) => t.dispose());
 });
