@@ -13,7 +13,12 @@ const REQUIRED = [
   "peak_train_bytes_base",
 ];
 // Measurements of ours that must succeed on any adapter (tfjs and torch may be absent).
-const OURS = ["matmul_1024_gflops", "layer_fwd_bwd_ms", "tiny_train_tokens_per_s"];
+const OURS = [
+  "matmul_1024_gflops",
+  "layer_fwd_bwd_ms",
+  "tiny_train_tokens_per_s",
+  "peak_train_bytes_base",
+];
 
 function numbers(v: unknown, path: string, out: [string, number][]): void {
   if (typeof v === "number") out.push([path, v]);

@@ -327,10 +327,16 @@ export interface LiveReport {
   live_bytes_last: number;
   live_bytes_max: number;
   buffers_created_after_step1: number;
+  /** Upload staging buffers created after step 1, where the kernel layer counts them. */
+  staging_created_after_step1: number | null;
   submits_per_step: number;
   launches_per_step: number;
   peak_bytes: number;
 }
+
+// Read defensively: older kernel layers count no staging buffers.
+const staging = (c: object): number | null =>
+  (c as { stagingCreated?: number }).stagingCreated ?? null;
 
 /** Live pool bytes after each of `steps` training steps, and what was created after step 1. */
 export async function liveBytes(
@@ -369,6 +375,7 @@ export async function liveBytes(
       live_bytes_last: live[live.length - 1],
       live_bytes_max: Math.max(...live),
       buffers_created_after_step1: pool.stats().created - created1,
+      staging_created_after_step1: staging(c) === null ? null : staging(c)! - staging(c1)!,
       submits_per_step: (c.submits - c1.submits) / per,
       launches_per_step: (c.launches - c1.launches) / per,
       peak_bytes: pool.stats().peakBytes,

@@ -46,3 +46,9 @@ export const SIZES: Record<"tiny" | "mini" | "base", ModelSize> = {
 
 /** BERT's uncased WordPiece vocabulary size, used by every model here. */
 export const VOCAB = 30522;
+
+/** Parameters of one encoder layer: Q, K, V, O, FFN up and down, two LayerNorms. */
+export function layerParams(s: ModelSize): number {
+  const h = s.hidden;
+  return 4 * (h * h + h) + (h * s.inter + s.inter) + (s.inter * h + h) + 4 * h;
+}
