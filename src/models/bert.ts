@@ -8,6 +8,7 @@ import type { BertConfig } from "./config.ts";
 import { add, scale } from "../ops/elementwise.ts";
 import { matmul } from "../ops/matmul.ts";
 import { softmax } from "../ops/softmax.ts";
+import { attention } from "../ops/attention.ts";
 import { gelu, tanh } from "../ops/activations.ts";
 import { deriveSeed, dropout } from "../ops/dropout.ts";
 import { swapAxes12 } from "../ops/permute.ts";
@@ -39,13 +40,29 @@ export class DropoutCtx {
   /** `x` with dropout `p` at the next site while training, else `x` itself. */
   next(x: Tensor, p: number, training: boolean): Tensor {
     if (!training || p === 0) return x;
-    return dropout(x, p, deriveSeed(this.seed, this.step, this.site++), true);
+    return dropout(x, p, this.nextSeed(), true);
+  }
+  /** The seed of the next dropout site (for kernels that apply dropout themselves). */
+  nextSeed(): number {
+    return deriveSeed(this.seed, this.step, this.site++);
   }
 }
 
 let seedCounter = 0;
 function initFor(c: BertConfig, seed: number) {
   return { seed: seed * 7919 + seedCounter++ * 104729, std: c.initializer_range };
+}
+
+/**
+ * Which attention path BERT layers take: "fused" (flash-style, O(S) memory), "unfused"
+ * (matmul + softmax + matmul, faster on software adapters for short sequences), or "auto":
+ * fused once a layer's [B, A, S, S] scores would exceed 32 MiB.
+ */
+export const attentionPolicy: { mode: "auto" | "fused" | "unfused" } = { mode: "auto" };
+
+function useFused(scoreBytes: number): boolean {
+  if (attentionPolicy.mode === "auto") return scoreBytes > 32 * 1024 * 1024;
+  return attentionPolicy.mode === "fused";
 }
 
 /** Word + position + token-type embeddings, then LayerNorm and dropout. */
@@ -106,18 +123,34 @@ export class BertSelfAttention extends Module {
     const [b, s, h] = x.shape;
     const a = this.c.num_attention_heads;
     const d = h / a;
-    // [B, S, H] → [B, A, S, D] → [B·A, S, D]
-    const heads = (t: Tensor) => swapAxes12(t.view([b, s, a, d])).view([b * a, s, d]);
+    // [B, S, H] → [B, A, S, D]
+    const heads = (t: Tensor) => swapAxes12(t.view([b, s, a, d]));
     const q = heads(this.query.forward(x));
     const k = heads(this.key.forward(x));
     const v = heads(this.value.forward(x));
-    const scores = scale(matmul(q, k, { transB: true }), 1 / Math.sqrt(d)).view([b, a, s, s]);
-    const probs = this.drop.next(
-      softmax(scores, mask),
-      this.c.attention_probs_dropout_prob,
-      this.training,
-    );
-    const ctx = matmul(probs.view([b * a, s, s]), v).view([b, a, s, d]);
+    const p = this.training ? this.c.attention_probs_dropout_prob : 0;
+    let ctx: Tensor; // [B, A, S, D]
+    if (d <= 64 && useFused(b * a * s * s * 4)) {
+      // Fused flash attention: no [S, S] scores in memory; the same dropout mask as below.
+      ctx = attention(
+        q,
+        k,
+        v,
+        mask,
+        1 / Math.sqrt(d),
+        p > 0 ? { p, seed: this.drop.nextSeed() } : undefined,
+      );
+    } else {
+      const flat = (t: Tensor) => t.view([b * a, s, d]);
+      const scores = scale(matmul(flat(q), flat(k), { transB: true }), 1 / Math.sqrt(d)).view([
+        b,
+        a,
+        s,
+        s,
+      ]);
+      const probs = this.drop.next(softmax(scores, mask), p, this.training);
+      ctx = matmul(probs.view([b * a, s, s]), flat(v)).view([b, a, s, d]);
+    }
     return swapAxes12(ctx).view([b, s, h]);
   }
 }

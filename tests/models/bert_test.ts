@@ -71,3 +71,40 @@ for (const name of ["odd", "batch"]) {
     model.dispose();
   });
 }
+
+Deno.test("fused and unfused attention paths give the same logits and gradients", async () => {
+  const { attentionPolicy } = await import("../../mod.ts");
+  const dir = `${FIXTURES}bert_qa_batch`;
+  const g = await openSafetensors(`${dir}/golden.safetensors`);
+  const [b, s] = g.tensors.get("input_ids")!.shape;
+  const batch = {
+    batch: b,
+    seq: s,
+    inputIds: await g.readInt32("input_ids"),
+    attentionMask: await g.readInt32("attention_mask"),
+    startPositions: await g.readInt32("start_positions"),
+    endPositions: await g.readInt32("end_positions"),
+  };
+  g.close();
+  const run = async (mode: "fused" | "unfused") => {
+    attentionPolicy.mode = mode;
+    const { model } = await loadBertForQa(dir, { quiet: true });
+    model.train(false);
+    const out = await scopeAsync(async () => {
+      const o = model.forward(batch);
+      backward(o.loss!);
+      return await o.startLogits.toArray();
+    });
+    const grads = await Promise.all(model.parameters().map((p) => p.grad!.toArray()));
+    model.dispose();
+    return { out, grads };
+  };
+  try {
+    const f = await run("fused");
+    const u = await run("unfused");
+    assertClose(f.out, u.out, { atol: 1e-5, rtol: 1e-5 }, "logits");
+    f.grads.forEach((gr, i) => assertClose(gr, u.grads[i], { atol: 1e-5, rtol: 1e-4 }, `grad ${i}`));
+  } finally {
+    attentionPolicy.mode = "auto";
+  }
+});
