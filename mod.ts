@@ -38,6 +38,7 @@ export * from "./src/ops/permute.ts";
 export * from "./src/ops/slice.ts";
 export * from "./src/ops/embedding.ts";
 export * from "./src/ops/cross_entropy.ts";
+export * from "./src/ops/attention.ts";
 
 // Layers, optimizer, training utilities.
 export * from "./src/nn/module.ts";
