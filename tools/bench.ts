@@ -135,9 +135,15 @@ const mem = await section(memName, baseMemory);
 if (mem && "error" in mem) errors[memName] = mem.error;
 const memOk = mem && !("error" in mem) ? mem : null;
 
+// The fused flash kernel's extra memory is O(S); the unfused path stores [A, S, S] scores.
 const attn: Record<string, number | null> = {};
+const attnUnfused: Record<string, number | null> = {};
 for (const s of ATTN_SEQS) {
-  attn[s] = await section(`attention memory seq ${s}`, () => attentionMemory(s));
+  attn[s] = await section(`attention memory seq ${s}`, () => attentionMemory(s, "fused"));
+  attnUnfused[s] = await section(
+    `unfused attention memory seq ${s}`,
+    () => attentionMemory(s, "unfused"),
+  );
 }
 
 const live = await section(
@@ -166,6 +172,7 @@ const result: BenchResult = {
   peak_infer_bytes_base: memOk?.infer_peak_bytes ?? null,
   attention: { batch: 1, hidden: LAYER.hidden, heads: LAYER.heads, training: true },
   attention_extra_bytes: attn,
+  attention_unfused_extra_bytes: attnUnfused,
   live,
   errors,
 };

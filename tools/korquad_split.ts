@@ -12,7 +12,10 @@ if (!Array.isArray(json?.data) || n < 1 || n >= json.data.length) {
 }
 await Deno.mkdir(out, { recursive: true });
 const write = (name: string, data: unknown[]) =>
-  Deno.writeTextFile(`${out}/${name}`, JSON.stringify({ version: `${json.version}-unofficial-split`, data }));
+  Deno.writeTextFile(
+    `${out}/${name}`,
+    JSON.stringify({ version: `${json.version}-unofficial-split`, data }),
+  );
 await write("train.json", json.data.slice(0, n));
 await write("eval.json", json.data.slice(n));
 const count = (a: { paragraphs: { qas: unknown[] }[] }[]) =>

@@ -10,6 +10,7 @@ import { sum } from "../../src/ops/reduce.ts";
 import { AdamW } from "../../src/optim/adamw.ts";
 import { clipCoefficient, gradNorm } from "../../src/optim/clip.ts";
 import {
+  attentionPolicy,
   type BertBatch,
   BertForQuestionAnswering,
   BertLayer,
@@ -294,7 +295,11 @@ export async function memory(
  * Extra peak pool bytes of one BERT-base self-attention forward + backward (training mode,
  * batch 1): the peak minus what was live before (its inputs and parameters).
  */
-export async function attentionMemory(seq: number): Promise<number> {
+export async function attentionMemory(
+  seq: number,
+  mode: "fused" | "unfused" = "fused",
+): Promise<number> {
+  attentionPolicy.mode = mode;
   const { hidden: H } = LAYER;
   const c = configOf({ hidden: H, layers: 1, heads: LAYER.heads, inter: LAYER.inter });
   const attn = new BertSelfAttention(c, 0, new DropoutCtx());
@@ -313,6 +318,7 @@ export async function attentionMemory(seq: number): Promise<number> {
   } finally {
     for (const t of [x, r, mask]) t.dispose();
     attn.dispose();
+    attentionPolicy.mode = "auto";
     await trim();
   }
 }
