@@ -39,6 +39,7 @@ export * from "./src/ops/slice.ts";
 export * from "./src/ops/embedding.ts";
 export * from "./src/ops/cross_entropy.ts";
 export * from "./src/ops/attention.ts";
+export * from "./src/ops/fused.ts";
 
 // Layers, optimizer, training utilities.
 export * from "./src/nn/module.ts";

@@ -3,13 +3,14 @@
 
 import { Module } from "../nn/module.ts";
 import { Embedding, LayerNorm, Linear } from "../nn/layers.ts";
-import { Tensor } from "../tensor.ts";
+import { keep, Tensor } from "../tensor.ts";
 import type { BertConfig } from "./config.ts";
-import { add, scale } from "../ops/elementwise.ts";
+import { add, scale, zeros } from "../ops/elementwise.ts";
 import { matmul } from "../ops/matmul.ts";
 import { softmax } from "../ops/softmax.ts";
 import { attention } from "../ops/attention.ts";
-import { gelu, tanh } from "../ops/activations.ts";
+import { biasGelu, biasResidualLayerNorm } from "../ops/fused.ts";
+import { tanh } from "../ops/activations.ts";
 import { deriveSeed, dropout } from "../ops/dropout.ts";
 import { swapAxes12 } from "../ops/permute.ts";
 import { sliceLastDim } from "../ops/slice.ts";
@@ -54,15 +55,14 @@ function initFor(c: BertConfig, seed: number) {
 }
 
 /**
- * Which attention path BERT layers take: "fused" (flash-style, O(S) memory), "unfused"
- * (matmul + softmax + matmul, faster on software adapters for short sequences), or "auto":
- * fused once a layer's [B, A, S, S] scores would exceed 32 MiB.
+ * Which attention path BERT layers take: "fused" (flash-style, O(S) memory, also the faster
+ * one on lavapipe once compiled), "unfused" (matmul + softmax + matmul, the reference), or
+ * "auto": fused whenever the head size allows it (D ≤ 64).
  */
 export const attentionPolicy: { mode: "auto" | "fused" | "unfused" } = { mode: "auto" };
 
-function useFused(scoreBytes: number): boolean {
-  if (attentionPolicy.mode === "auto") return scoreBytes > 32 * 1024 * 1024;
-  return attentionPolicy.mode === "fused";
+function useFused(): boolean {
+  return attentionPolicy.mode !== "unfused";
 }
 
 /** Word + position + token-type embeddings, then LayerNorm and dropout. */
@@ -130,7 +130,7 @@ export class BertSelfAttention extends Module {
     const v = heads(this.value.forward(x));
     const p = this.training ? this.c.attention_probs_dropout_prob : 0;
     let ctx: Tensor; // [B, A, S, D]
-    if (d <= 64 && useFused(b * a * s * s * 4)) {
+    if (d <= 64 && useFused()) {
       // Fused flash attention: no [S, S] scores in memory; the same dropout mask as below.
       ctx = attention(
         q,
@@ -169,9 +169,29 @@ export class BertOutput extends Module {
   }
   /** x [B, S, inDim], residual [B, S, H] → [B, S, H] */
   forward(x: Tensor, residual: Tensor): Tensor {
-    const y = this.drop.next(this.dense.forward(x), this.c.hidden_dropout_prob, this.training);
-    return this.LayerNorm.forward(add(y, residual));
+    const ln = this.LayerNorm;
+    const p = this.training ? this.c.hidden_dropout_prob : 0;
+    if (p > 0) {
+      // Dropout sits between the bias and the residual: the bias goes in before it.
+      const y = this.drop.next(this.dense.forward(x), p, true);
+      return addLayerNorm(y, residual, ln);
+    }
+    // Fused epilogue: bias + residual + LayerNorm in one kernel.
+    const y = matmul(x, this.dense.weight, { transB: true });
+    return biasResidualLayerNorm(y, this.dense.bias, residual, ln.weight, ln.bias, ln.eps);
   }
+}
+
+// residual + LayerNorm through the fused kernel with no bias (a shared zero vector per size).
+const zeroBias = new Map<number, Tensor>();
+function addLayerNorm(y: Tensor, residual: Tensor, ln: LayerNorm): Tensor {
+  const h = ln.dim;
+  let z = zeroBias.get(h);
+  if (!z || z.disposed) {
+    z = keep(zeros([h]));
+    zeroBias.set(h, z);
+  }
+  return biasResidualLayerNorm(y, z, residual, ln.weight, ln.bias, ln.eps);
 }
 
 /** Self-attention followed by its output block. */
@@ -206,7 +226,8 @@ export class BertIntermediate extends Module {
   }
   /** x [B, S, H] → [B, S, I] */
   forward(x: Tensor): Tensor {
-    return gelu(this.dense.forward(x));
+    // Fused epilogue: the bias add and GELU in one kernel each way.
+    return biasGelu(matmul(x, this.dense.weight, { transB: true }), this.dense.bias);
   }
 }
 

@@ -2,9 +2,11 @@
 // The forward saves each row's softmax max and sum; the backward recomputes the scores tile by
 // tile (FlashAttention-2): one kernel for D = rowsum(dO ⊙ O), one for dQ over key tiles, one
 // for dK and dV over query tiles, so every gradient element has one writer and no atomics.
+// Kernels are register-blocked (see shaders/attention.wgsl); the first use of a head size
+// compiles its pipelines, a few seconds each on lavapipe and GL (Mesa caches them on disk).
 
 import { accumulateGrad, needsGrad, record } from "../autograd.ts";
-import { f32, grid, launch, type Param, u32 } from "../gpu/kernel.ts";
+import { type Binding, f32, grid, launch, type Param, u32 } from "../gpu/kernel.ts";
 import { gpu } from "../gpu/device.ts";
 import { Tensor } from "../tensor.ts";
 
@@ -16,8 +18,17 @@ export interface AttentionDropout {
   seed: number;
 }
 
-const ROWS = 16; // query rows (forward, dQ) or keys (dK, dV) per workgroup
+const ROWS = 64; // query rows (forward, dQ) or keys (dK, dV) per workgroup: 16 threads x 4
 const MAX_HEAD = 64;
+
+// The kernels read and write vec4s: round the bound range up to 16 bytes (pool buffers are
+// larger); columns past the head size are never read or written.
+function vec4Binding(t: Tensor): Binding {
+  const b = t.binding();
+  const size = Math.ceil(b.size / 16) * 16;
+  if (b.offset + size > b.buffer.size) throw new Error(`attention: buffer of ${b.name} too small`);
+  return { ...b, size };
+}
 
 /**
  * Scaled dot-product attention, `softmax(q·kᵀ·scale + mask)·v`, fused into one kernel that
@@ -82,7 +93,7 @@ export function attention(
     u32(Math.min(0xffffffff, Math.floor(pDrop * 2 ** 32))),
     f32(1 / (1 - pDrop)),
   ];
-  const constants = { HD: d };
+  const constants = { HD: d, VEC: d % 4 === 0 ? 1 : 0 };
   const m = (mask ?? q).binding();
   const tiles = [Math.ceil(s / ROWS), heads] as const;
   const y = Tensor.empty(q.shape);
@@ -92,7 +103,7 @@ export function attention(
     entry: "forward",
     constants,
     params,
-    bindings: [q.binding(), k.binding(), v.binding(), m, y.binding(), stats.binding()],
+    bindings: [...[q, k, v].map(vec4Binding), m, vec4Binding(y), stats.binding()],
     workgroups: tiles,
   });
   if (!needsGrad(q, k, v)) {
@@ -107,10 +118,10 @@ export function attention(
       entry: "backward_rows",
       constants,
       params: [u32(rows)],
-      bindings: [g.binding(), y.binding(), stats.binding(), info.binding()],
+      bindings: [vec4Binding(g), vec4Binding(y), stats.binding(), info.binding()],
       workgroups: grid(rows, 64),
     });
-    const ins = [q.binding(), k.binding(), v.binding(), m, g.binding(), info.binding()];
+    const ins = [...[q, k, v].map(vec4Binding), m, vec4Binding(g), info.binding()];
     if (q.requiresGrad) {
       const dq = Tensor.empty(q.shape);
       launch({
@@ -118,7 +129,7 @@ export function attention(
         entry: "backward_dq",
         constants,
         params,
-        bindings: [...ins, dq.binding()],
+        bindings: [...ins, vec4Binding(dq)],
         workgroups: tiles,
       });
       accumulateGrad(q, dq);
@@ -131,7 +142,7 @@ export function attention(
         entry: "backward_dkv",
         constants,
         params,
-        bindings: [...ins, dk.binding(), dv.binding()],
+        bindings: [...ins, vec4Binding(dk), vec4Binding(dv)],
         workgroups: tiles,
       });
       accumulateGrad(k, dk);

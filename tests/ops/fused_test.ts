@@ -1,0 +1,193 @@
+import assert from "node:assert/strict";
+import { biasGelu, biasResidualLayerNorm } from "../../src/ops/fused.ts";
+import { gelu } from "../../src/ops/activations.ts";
+import { layerNorm } from "../../src/ops/layernorm.ts";
+import { add } from "../../src/ops/elementwise.ts";
+import { backward, mul, scopeAsync, sum, Tensor } from "../../mod.ts";
+import { assertClose, gradcheck, randn } from "../_helpers.ts";
+
+// erf64 and erfc64 as in activations_test.ts (relative error < 2e-11 against mpmath).
+function erfc64(x: number): number {
+  if (x < 0) return 2 - erfc64(-x);
+  if (x < 3) return 1 - erf64(x);
+  let f = x;
+  for (let k = 200; k >= 1; k--) f = x + k / 2 / f;
+  return Math.exp(-x * x) / (Math.sqrt(Math.PI) * f);
+}
+
+function erf64(x: number): number {
+  if (Math.abs(x) >= 3) return Math.sign(x) * (1 - erfc64(Math.abs(x)));
+  let term = x;
+  let s = x;
+  for (let n = 1; n < 200 && Math.abs(term) > 1e-18 * Math.abs(s); n++) {
+    term *= (2 * x * x) / (2 * n + 1);
+    s += term;
+  }
+  return (2 / Math.sqrt(Math.PI)) * Math.exp(-x * x) * s;
+}
+
+const gelu64 = (x: number) => x * 0.5 * erfc64(-x / Math.SQRT2);
+
+/** Float64 LayerNorm(x + bias + residual) over rows of length h, biased variance. */
+function lnRef(
+  x: Float64Array,
+  b: Float64Array,
+  r: Float64Array,
+  g: Float64Array,
+  be: Float64Array,
+  eps: number,
+) {
+  const h = b.length;
+  const y = new Float64Array(x.length);
+  for (let i = 0; i < x.length / h; i++) {
+    const row = Array.from({ length: h }, (_, j) => x[i * h + j] + b[j] + r[i * h + j]);
+    const mu = row.reduce((u, w) => u + w, 0) / h;
+    const v = row.reduce((u, w) => u + (w - mu) ** 2, 0) / h;
+    const s = 1 / Math.sqrt(v + eps);
+    for (let j = 0; j < h; j++) y[i * h + j] = (row[j] - mu) * s * g[j] + be[j];
+  }
+  return y;
+}
+
+const size = (s: number[]) => s.reduce((a, d) => a * d, 1);
+
+function checkGelu(shape: number[], seed: number, std = 1.5) {
+  const n = shape.at(-1)!;
+  return gradcheck({
+    inputs: [{ data: randn(size(shape), seed, std), shape }, {
+      data: randn(n, seed + 1),
+      shape: [n],
+    }],
+    op: ([x, b]) => biasGelu(x, b),
+    ref: ([x, b]) => x.map((v, i) => gelu64(v + b[i % n])),
+    // One f32 add (half an ulp of |x + b|) then the GELU of activations.wgsl (a few ulps).
+    fwd: { atol: 1e-6, rtol: 1e-5 },
+    // dbias sums up to 150 f32 terms; finite differences in float64 are exact to ~1e-9.
+    bwd: { atol: 1e-5, rtol: 1e-4 },
+    seed,
+  });
+}
+
+Deno.test("biasGelu matches float64 gelu(x + bias) on odd shapes, batch of 1", async () => {
+  await checkGelu([7, 13], 1);
+  await checkGelu([1, 5], 2);
+  await checkGelu([2, 3, 37], 3);
+  await checkGelu([150, 3], 4); // dbias over more rows than one 64-row chunk
+  await checkGelu([3, 11], 5, 6); // tails: |x + bias| up to ~20
+});
+
+/** Runs `f` with grads on copies of `data`; returns the output and every input's gradient. */
+function withGrads(
+  data: { x: number[] | Float64Array; shape: number[] }[],
+  w: Float64Array,
+  f: (ts: Tensor[]) => Tensor,
+) {
+  return scopeAsync(async () => {
+    const ts = data.map(({ x, shape }) => {
+      const t = Tensor.fromArray(Float32Array.from(x), shape);
+      t.requiresGrad = true;
+      return t;
+    });
+    const y = f(ts);
+    backward(sum(mul(y, Tensor.fromArray(Float32Array.from(w), y.shape))));
+    return [await y.toArray(), ...await Promise.all(ts.map((t) => t.grad!.toArray()))];
+  });
+}
+
+Deno.test("biasGelu equals gelu(add(x, bias)): same forward bits, same gradients", async () => {
+  for (const [rows, n, seed] of [[7, 13, 10], [130, 37, 11]]) {
+    const data = [{ x: randn(rows * n, seed, 2), shape: [rows, n] }, {
+      x: randn(n, seed + 1),
+      shape: [n],
+    }];
+    const w = randn(rows * n, seed + 2);
+    const [y1, dx1, db1] = await withGrads(data, w, ([x, b]) => biasGelu(x, b));
+    const [y2, dx2, db2] = await withGrads(data, w, ([x, b]) => gelu(add(x, b)));
+    assert.deepEqual(y1, y2, "forward");
+    assert.deepEqual(dx1, dx2, "dx");
+    // dbias: chunked partial sums against one sequential sum, both f32.
+    assertClose(db1, db2, { atol: 1e-5, rtol: 1e-5 }, "dbias");
+  }
+});
+
+function checkLn(shape: number[], seed: number, opts: { eps?: number; offset?: number } = {}) {
+  const h = shape.at(-1)!;
+  const eps = opts.eps ?? 1e-12;
+  const big = (opts.offset ?? 0) !== 0;
+  return gradcheck({
+    inputs: [
+      { data: randn(size(shape), seed).map((v) => v + (opts.offset ?? 0)), shape },
+      { data: randn(h, seed + 1), shape: [h] },
+      { data: randn(size(shape), seed + 2), shape },
+      { data: randn(h, seed + 3, 0.5).map((v) => v + 1), shape: [h] },
+      { data: randn(h, seed + 4), shape: [h] },
+    ],
+    op: ([x, b, r, g, be]) => biasResidualLayerNorm(x, b, r, g, be, eps),
+    ref: ([x, b, r, g, be]) => lnRef(x, b, r, g, be, eps),
+    // As layernorm_test.ts: a few ulps of |y| ~ 3 near 0; at ~1e4 the f32 sum x + b + r and
+    // the mean are off by up to an ulp (1e-3), shifting y by that times |gamma|.
+    fwd: big ? { atol: 4e-3, rtol: 0 } : { atol: 2e-5, rtol: 1e-5 },
+    // dx, dbias and dgamma carry xhat's error times |dy| ~ 1, summed over rows for the params.
+    bwd: big ? { atol: 5e-3, rtol: 5e-3 } : { atol: 1e-4, rtol: 1e-3 },
+    seed,
+  });
+}
+
+Deno.test("biasResidualLayerNorm matches float64 on odd widths and batch of 1", async () => {
+  await checkLn([7, 13], 20);
+  await checkLn([1, 37], 21);
+  await checkLn([2, 3, 300], 22, { eps: 1e-5 });
+  await checkLn([150, 5], 23); // parameter gradients over several 64-row chunks
+  await checkLn([1, 1, 1], 24, { eps: 1e-5 }); // H = 1: y = beta, gradients of x vanish
+  await checkLn([2, 1100], 26); // past the 1024 elements a row keeps in registers
+});
+
+Deno.test("biasResidualLayerNorm is stable for sums ~1e4 with unit variance", async () => {
+  await checkLn([5, 300], 25, { offset: 1e4 });
+});
+
+Deno.test("biasResidualLayerNorm equals layerNorm(add(add(x, bias), residual))", async () => {
+  for (const [rows, h, seed] of [[7, 13, 30], [130, 300, 31]]) {
+    const data = [
+      { x: randn(rows * h, seed, 2), shape: [rows, h] },
+      { x: randn(h, seed + 1), shape: [h] },
+      { x: randn(rows * h, seed + 2), shape: [rows, h] },
+      { x: randn(h, seed + 3, 0.5).map((v) => v + 1), shape: [h] },
+      { x: randn(h, seed + 4), shape: [h] },
+    ];
+    const w = randn(rows * h, seed + 5);
+    const fused = await withGrads(
+      data,
+      w,
+      ([x, b, r, g, be]) => biasResidualLayerNorm(x, b, r, g, be, 1e-12),
+    );
+    const plain = await withGrads(
+      data,
+      w,
+      ([x, b, r, g, be]) => layerNorm(add(add(x, b), r), g, be, 1e-12),
+    );
+    // Same arithmetic in the forward and dx; the parameter sums differ in order only.
+    ["y", "dx", "dbias", "dresidual", "dgamma", "dbeta"].forEach((name, i) =>
+      assertClose(fused[i], plain[i], { atol: 2e-5, rtol: 1e-5 }, `${name} [${rows}, ${h}]`)
+    );
+    assert.deepEqual(fused[1], fused[3], "dx and dresidual are the same gradient");
+  }
+});
+
+Deno.test("biasResidualLayerNorm with x as its own residual gets both gradients", async () => {
+  const h = 9;
+  const x = randn(3 * h, 40);
+  const [b, g, be] = [randn(h, 41), randn(h, 42).map((v) => v + 1), randn(h, 43)];
+  const w = randn(3 * h, 44);
+  const [, dx] = await withGrads(
+    [{ x, shape: [3, h] }, { x: b, shape: [h] }, { x: g, shape: [h] }, { x: be, shape: [h] }],
+    w,
+    ([t, bb, gg, bbe]) => biasResidualLayerNorm(t, bb, t, gg, bbe),
+  );
+  const [, dx2] = await withGrads(
+    [{ x, shape: [3, h] }, { x: b, shape: [h] }, { x: g, shape: [h] }, { x: be, shape: [h] }],
+    w,
+    ([t, bb, gg, bbe]) => layerNorm(add(add(t, bb), t), gg, bbe),
+  );
+  assertClose(dx, dx2, { atol: 1e-5, rtol: 1e-5 }, "dx");
+});
