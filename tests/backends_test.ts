@@ -25,6 +25,7 @@ Deno.test("op, optimizer and core tests pass on the GL (llvmpipe) backend", asyn
     stderr: "piped",
   }).output();
   const out = new TextDecoder().decode(p.stdout) + new TextDecoder().decode(p.stderr);
+  // deno-lint-ignore no-control-regex
   const summary = out.replace(/\x1b\[[0-9;]*m/g, "").match(/\| (\d+) passed \| (\d+) failed/);
   assert.ok(summary, out.slice(-3000));
   assert.equal(summary[2], "0", out.slice(-3000));

@@ -10,6 +10,9 @@
 // - Offsets come back in code points (Python's string indices); JS strings index UTF-16 units,
 //   so offsets are converted wherever a string holds characters outside the BMP.
 
+// A pinned npm: specifier (also in deno.json) so mod.ts loads from other projects, whose
+// import maps do not have ours.
+// deno-lint-ignore no-import-prefix
 import {
   bertNormalizer,
   bertPreTokenizer,

@@ -103,7 +103,9 @@ Deno.test("fused and unfused attention paths give the same logits and gradients"
     const f = await run("fused");
     const u = await run("unfused");
     assertClose(f.out, u.out, { atol: 1e-5, rtol: 1e-5 }, "logits");
-    f.grads.forEach((gr, i) => assertClose(gr, u.grads[i], { atol: 1e-5, rtol: 1e-4 }, `grad ${i}`));
+    f.grads.forEach((gr, i) =>
+      assertClose(gr, u.grads[i], { atol: 1e-5, rtol: 1e-4 }, `grad ${i}`)
+    );
   } finally {
     attentionPolicy.mode = "auto";
   }
