@@ -1,3 +1,5 @@
+// deno-lint-ignore-file no-import-prefix -- a pinned npm: specifier (also in deno.json's
+// imports) so that mod.ts loads from other projects, whose import maps do not have ours.
 // BERT WordPiece tokenization on Hugging Face's Rust `tokenizers` (its Node binding), with the
 // question/context windowing of the fast tokenizers (`truncation="only_second"`, a stride and
 // `return_overflowing_tokens`). Two binding facts shape this file:
@@ -10,9 +12,6 @@
 // - Offsets come back in code points (Python's string indices); JS strings index UTF-16 units,
 //   so offsets are converted wherever a string holds characters outside the BMP.
 
-// A pinned npm: specifier (also in deno.json) so mod.ts loads from other projects, whose
-// import maps do not have ours.
-// deno-lint-ignore no-import-prefix
 import {
   bertNormalizer,
   bertPreTokenizer,
