@@ -2,21 +2,12 @@
 // The gradcheck compares our WGSL backward (f32) with central differences of an
 // independent float64 TypeScript reference, so the numerical side carries no f32 noise.
 
-import { backward, initGpu, mul, scope, scopeAsync, sum, Tensor } from "../mod.ts";
+import { backward, initGpu, mul, mulberry32, scope, scopeAsync, sum, Tensor } from "../mod.ts";
 
 await initGpu();
 
-/** Mulberry32: a tiny seeded PRNG, so fixtures are reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG (the project's mulberry32), so fixtures are reproducible. */
+export const rng: (seed: number) => () => number = mulberry32;
 
 /** `n` standard normal samples (scaled by `std`). */
 export function randn(n: number, seed: number, std = 1): Float64Array {

@@ -19,6 +19,7 @@ import type { QAExample } from "./dataset.ts";
 import { prepareTrainFeatures, type QaFeature } from "./features.ts";
 import { batchOf, type EvalOptions, type EvalResult, evaluateQa } from "./evaluate.ts";
 import { writePredictions } from "./postprocess.ts";
+import { mulberry32 } from "./synthetic.ts";
 
 /** Hyperparameters of a QA fine-tuning run (the CLI's flags). */
 export interface TrainOptions extends EvalOptions {
@@ -121,17 +122,6 @@ export interface TrainSummary {
   train_features: number;
   /** Training throughput in tokens (padding included) per second. */
   tokens_per_s: number;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The epoch's feature order: a seeded Fisher-Yates shuffle. */
