@@ -69,8 +69,11 @@ def make_params(cfg, gen):
     return p
 
 
-def forward(cfg, p, ids, types, mask, start, end):
-    """HF BertForQuestionAnswering.forward with dropout off, in float64."""
+def forward(cfg, p, ids, types, mask, start, end, padding_idx=True):
+    """HF BertForQuestionAnswering.forward with dropout off, in the dtype of the parameters.
+
+    padding_idx=False gathers the word embeddings by plain indexing (the [PAD] row then gets a
+    gradient, unlike HF): tools/parity_trainer.py --no-padding-idx uses it."""
     b, s = ids.shape
     h, a = cfg["hidden_size"], cfg["num_attention_heads"]
     d = h // a
@@ -85,12 +88,12 @@ def forward(cfg, p, ids, types, mask, start, end):
     pos = torch.arange(s).unsqueeze(0).expand(b, s)
     # nn.Embedding(padding_idx=pad_token_id): the [PAD] row gets no gradient.
     word = torch.nn.functional.embedding(ids, p["bert.embeddings.word_embeddings.weight"],
-                                         padding_idx=cfg["pad_token_id"])
+                                         padding_idx=cfg["pad_token_id"] if padding_idx else None)
     x = (word
          + p["bert.embeddings.token_type_embeddings.weight"][types]
          + p["bert.embeddings.position_embeddings.weight"][pos])
     x = ln(x, "bert.embeddings.LayerNorm")
-    ext = (1.0 - mask.double())[:, None, None, :] * F32_MIN
+    ext = (1.0 - mask.to(x.dtype))[:, None, None, :] * F32_MIN
     for l in range(cfg["num_hidden_layers"]):
         pre = f"bert.encoder.layer.{l}."
 
@@ -131,6 +134,7 @@ def make_case(name, cfg, batch, seq, lengths, starts, ends, seed):
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump({**cfg, "architectures": ["BertForQuestionAnswering"], "model_type": "bert"}, f, indent=2)
+        f.write("\n")
     write_safetensors(os.path.join(out, "model.safetensors"), p32)
     golden = {
         "input_ids": ids.int(), "token_type_ids": types.int(), "attention_mask": mask.int(),
@@ -144,13 +148,14 @@ def make_case(name, cfg, batch, seq, lengths, starts, ends, seed):
     print(name, "loss", loss.item())
 
 
-BASE = dict(vocab_size=50, hidden_size=24, num_hidden_layers=2, num_attention_heads=3,
-            intermediate_size=37, hidden_act="gelu", max_position_embeddings=40, type_vocab_size=2,
-            layer_norm_eps=1e-12, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
-            pad_token_id=0, initializer_range=0.02)
+if __name__ == "__main__":
+    BASE = dict(vocab_size=50, hidden_size=24, num_hidden_layers=2, num_attention_heads=3,
+                intermediate_size=37, hidden_act="gelu", max_position_embeddings=40, type_vocab_size=2,
+                layer_norm_eps=1e-12, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
+                pad_token_id=0, initializer_range=0.02)
 
-# Sequence 13 (no tile multiple) with 4 padding positions masked out; batch of 1.
-make_case("odd", BASE, 1, 13, [9], [3], [5], seed=1)
-# Batch 3 with padding, one answer position past the sequence (clamped, then ignored by HF).
-make_case("batch", {**BASE, "num_hidden_layers": 1, "layer_norm_eps": 1e-5}, 3, 11,
-          [11, 7, 5], [2, 40, 0], [4, 1, 3], seed=2)
+    # Sequence 13 (no tile multiple) with 4 padding positions masked out; batch of 1.
+    make_case("odd", BASE, 1, 13, [9], [3], [5], seed=1)
+    # Batch 3 with padding, one answer position past the sequence (clamped, then ignored by HF).
+    make_case("batch", {**BASE, "num_hidden_layers": 1, "layer_norm_eps": 1e-5}, 3, 11,
+              [11, 7, 5], [2, 40, 0], [4, 1, 3], seed=2)

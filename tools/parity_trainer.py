@@ -31,7 +31,9 @@ import sys
 
 import torch
 
-F32_MIN = -3.4028234663852886e38
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bert_golden import forward, write_safetensors  # noqa: E402  (the same HF equations)
+
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "parity")
 
 CONFIG = dict(vocab_size=200, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
@@ -41,25 +43,6 @@ CONFIG = dict(vocab_size=200, hidden_size=32, num_hidden_layers=2, num_attention
 TRAIN = dict(steps=300, log_every=10, short_steps=50, lr=1e-3, weight_decay=0.01, warmup_ratio=0.1,
              max_grad_norm=1.0, betas=[0.9, 0.999], eps=1e-8)
 N_BATCHES, BATCH, SEQ = 8, 4, 24
-
-
-def write_safetensors(path, tensors):
-    """Minimal writer: JSON header (names sorted), padded with spaces to 8 bytes, raw LE data."""
-    header, blobs, offset = {}, [], 0
-    for name in sorted(tensors):
-        t = tensors[name].contiguous()
-        dtype = {torch.float32: "F32", torch.int32: "I32", torch.int64: "I64"}[t.dtype]
-        data = t.numpy().tobytes()
-        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
 
 
 def make_params(cfg, gen):
@@ -135,47 +118,6 @@ def make_batches(cfg, gen):
             "start_positions": start, "end_positions": end}
 
 
-def forward(cfg, p, ids, types, mask, start, end, padding_idx):
-    """HF BertForQuestionAnswering.forward with dropout off, in the parameters' dtype."""
-    b, s = ids.shape
-    h, a = cfg["hidden_size"], cfg["num_attention_heads"]
-    d = h // a
-    eps = cfg["layer_norm_eps"]
-
-    def lin(x, name):
-        return x @ p[name + ".weight"].T + p[name + ".bias"]
-
-    def ln(x, name):
-        return torch.nn.functional.layer_norm(x, (h,), p[name + ".weight"], p[name + ".bias"], eps)
-
-    pos = torch.arange(s).unsqueeze(0).expand(b, s)
-    word = torch.nn.functional.embedding(ids, p["bert.embeddings.word_embeddings.weight"],
-                                         padding_idx=cfg["pad_token_id"] if padding_idx else None)
-    x = (word + p["bert.embeddings.token_type_embeddings.weight"][types]
-         + p["bert.embeddings.position_embeddings.weight"][pos])
-    x = ln(x, "bert.embeddings.LayerNorm")
-    ext = (1.0 - mask.float())[:, None, None, :] * F32_MIN
-    for l in range(cfg["num_hidden_layers"]):
-        pre = f"bert.encoder.layer.{l}."
-
-        def heads(t):
-            return t.view(b, s, a, d).permute(0, 2, 1, 3)
-
-        q = heads(lin(x, pre + "attention.self.query"))
-        k = heads(lin(x, pre + "attention.self.key"))
-        v = heads(lin(x, pre + "attention.self.value"))
-        scores = q @ k.transpose(-1, -2) / math.sqrt(d) + ext
-        ctx = (scores.softmax(-1) @ v).permute(0, 2, 1, 3).reshape(b, s, h)
-        x = ln(lin(ctx, pre + "attention.output.dense") + x, pre + "attention.output.LayerNorm")
-        inter = torch.nn.functional.gelu(lin(x, pre + "intermediate.dense"))
-        x = ln(lin(inter, pre + "output.dense") + x, pre + "output.LayerNorm")
-    logits = lin(x, "qa_outputs")
-    start_logits, end_logits = logits[..., 0], logits[..., 1]
-    ignored = s
-    ce = torch.nn.CrossEntropyLoss(ignore_index=ignored)
-    return (ce(start_logits, start.clamp(0, ignored)) + ce(end_logits, end.clamp(0, ignored))) / 2
-
-
 def train(cfg, init, batches, padding_idx=True):
     """Returns the loss of every step (1-based step t at index t - 1)."""
     p = {k: v.clone().requires_grad_(True) for k, v in init.items()}
@@ -200,7 +142,7 @@ def train(cfg, init, batches, padding_idx=True):
         i = (step - 1) % N_BATCHES
         args = [batches[k][i].long() for k in
                 ("input_ids", "token_type_ids", "attention_mask", "start_positions", "end_positions")]
-        loss = forward(cfg, p, *args, padding_idx=padding_idx)
+        _, _, loss = forward(cfg, p, *args, padding_idx=padding_idx)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(list(p.values()), TRAIN["max_grad_norm"])
         opt.step()
