@@ -23,6 +23,11 @@ setViewHook((src, view) => {
   record(view, [src], (g) => accumulateGrad(src, g.view(src.shape)));
 });
 
+/** False inside {@linkcode noGrad}: nothing is being recorded. */
+export function gradEnabled(): boolean {
+  return enabled;
+}
+
 /** True when an op on these inputs must record a backward closure. */
 export function needsGrad(...inputs: Tensor[]): boolean {
   return enabled && inputs.some((t) => t.requiresGrad);

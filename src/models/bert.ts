@@ -3,7 +3,8 @@
 
 import { Module } from "../nn/module.ts";
 import { Embedding, LayerNorm, Linear } from "../nn/layers.ts";
-import { keep, Tensor } from "../tensor.ts";
+import { keep, scope, Tensor } from "../tensor.ts";
+import { gradEnabled } from "../autograd.ts";
 import type { BertConfig } from "./config.ts";
 import { add, scale, zeros } from "../ops/elementwise.ts";
 import { matmul } from "../ops/matmul.ts";
@@ -335,7 +336,12 @@ export class BertModel extends Module {
     const pos = Tensor.fromArray(positions, [b, s]);
     const mask = Tensor.fromArray(maskAdd, [b, s]);
     let x = this.embeddings.forward(ids, types, pos);
-    for (const layer of this.layers) x = layer.forward(x, mask);
+    for (const layer of this.layers) {
+      // Without a tape nothing needs a layer's intermediates afterwards: free them per layer,
+      // so inference holds one layer's activations at a time.
+      const input = x;
+      x = gradEnabled() ? layer.forward(input, mask) : scope(() => layer.forward(input, mask));
+    }
     return x;
   }
 }

@@ -110,3 +110,32 @@ Deno.test("fused and unfused attention paths give the same logits and gradients"
     attentionPolicy.mode = "auto";
   }
 });
+
+Deno.test("inference frees each layer's intermediates: peak memory does not grow with depth", async () => {
+  const { BertForQuestionAnswering, bertConfig, gpu, noGrad, sync } = await import("../../mod.ts");
+  const peak = async (layers: number) => {
+    const m = new BertForQuestionAnswering(
+      bertConfig({
+        vocab_size: 100,
+        hidden_size: 64,
+        num_hidden_layers: layers,
+        num_attention_heads: 2,
+        intermediate_size: 256,
+      }),
+      { seed: 1 },
+    );
+    m.train(false);
+    const batch = { batch: 4, seq: 64, inputIds: new Int32Array(256).fill(7) };
+    await sync();
+    const pool = gpu().pool;
+    const base = pool.stats().liveBytes;
+    pool.resetPeak();
+    await scopeAsync(async () => await noGrad(() => m.forward(batch)).startLogits.toArray());
+    const extra = pool.stats().peakBytes - base;
+    m.dispose();
+    return extra;
+  };
+  const one = await peak(1);
+  const four = await peak(4);
+  assert.ok(four < 1.5 * one, `1 layer: ${one} bytes, 4 layers: ${four} bytes`);
+});
