@@ -1,30 +1,9 @@
 import { gelu, relu, tanh } from "../../src/ops/activations.ts";
 import { grid, launch, u32 } from "../../src/gpu/kernel.ts";
 import { Tensor } from "../../src/tensor.ts";
-import { assertClose, gradcheck, randn } from "../_helpers.ts";
+import { assertClose, erf64, erfc64, gradcheck, randn } from "../_helpers.ts";
 import { backward } from "../../src/autograd.ts";
 import { sum } from "../../src/ops/reduce.ts";
-
-/** erfc in float64: a continued fraction for x >= 3, 1 - erf below (relative error < 2e-11, vs mpmath). */
-function erfc64(x: number): number {
-  if (x < 0) return 2 - erfc64(-x);
-  if (x < 3) return 1 - erf64(x);
-  let f = x;
-  for (let k = 200; k >= 1; k--) f = x + k / 2 / f;
-  return Math.exp(-x * x) / (Math.sqrt(Math.PI) * f);
-}
-
-/** erf in float64: a series of positive terms for |x| < 3 (checked against mpmath: 4e-16). */
-function erf64(x: number): number {
-  if (Math.abs(x) >= 3) return Math.sign(x) * (1 - erfc64(Math.abs(x)));
-  let term = x;
-  let sum = x;
-  for (let n = 1; n < 200 && Math.abs(term) > 1e-18 * Math.abs(sum); n++) {
-    term *= (2 * x * x) / (2 * n + 1);
-    sum += term;
-  }
-  return (2 / Math.sqrt(Math.PI)) * Math.exp(-x * x) * sum;
-}
 
 const cdf64 = (x: number) => 0.5 * erfc64(-x / Math.SQRT2);
 const pdf64 = (x: number) => Math.exp(-x * x / 2) / Math.sqrt(2 * Math.PI);

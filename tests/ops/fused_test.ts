@@ -4,27 +4,7 @@ import { gelu } from "../../src/ops/activations.ts";
 import { layerNorm } from "../../src/ops/layernorm.ts";
 import { add } from "../../src/ops/elementwise.ts";
 import { backward, mul, scopeAsync, sum, Tensor } from "../../mod.ts";
-import { assertClose, gradcheck, randn } from "../_helpers.ts";
-
-// erf64 and erfc64 as in activations_test.ts (relative error < 2e-11 against mpmath).
-function erfc64(x: number): number {
-  if (x < 0) return 2 - erfc64(-x);
-  if (x < 3) return 1 - erf64(x);
-  let f = x;
-  for (let k = 200; k >= 1; k--) f = x + k / 2 / f;
-  return Math.exp(-x * x) / (Math.sqrt(Math.PI) * f);
-}
-
-function erf64(x: number): number {
-  if (Math.abs(x) >= 3) return Math.sign(x) * (1 - erfc64(Math.abs(x)));
-  let term = x;
-  let s = x;
-  for (let n = 1; n < 200 && Math.abs(term) > 1e-18 * Math.abs(s); n++) {
-    term *= (2 * x * x) / (2 * n + 1);
-    s += term;
-  }
-  return (2 / Math.sqrt(Math.PI)) * Math.exp(-x * x) * s;
-}
+import { assertClose, erfc64, gradcheck, randn } from "../_helpers.ts";
 
 const gelu64 = (x: number) => x * 0.5 * erfc64(-x / Math.SQRT2);
 
