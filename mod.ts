@@ -46,6 +46,7 @@ export * from "./src/nn/module.ts";
 export * from "./src/nn/layers.ts";
 export * from "./src/optim/adamw.ts";
 export * from "./src/optim/clip.ts";
+export * from "./src/optim/loss_scale.ts";
 export * from "./src/optim/schedule.ts";
 export * from "./src/train/progress.ts";
 export * from "./src/train/log.ts";

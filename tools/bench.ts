@@ -80,6 +80,16 @@ for (const s of MATMUL_SHAPES) {
   };
 }
 
+// The f16 path (operands rounded to f16, f32 sums) at 1024³; null where shader-f16 is absent.
+const hasF16 = info.features.includes("shader-f16");
+const f16Shape = MATMUL_SHAPES.find((s) => s.key === "1024")!;
+const f16 = hasF16
+  ? await section(
+    `matmul f16 ${f16Shape.label}`,
+    () => matmulTime(f16Shape, RUNS.matmul[0], RUNS.matmul[1], "f16"),
+  )
+  : null;
+
 const [lw, ln] = RUNS.layer;
 const layer = await section("BERT-base layer fwd+bwd", () => layerFwdBwd(lw, ln));
 const tfLayer = tf && layer
@@ -162,6 +172,10 @@ const result: BenchResult = {
   matmul,
   matmul_1024_gflops: matmul["1024"].ours_gflops,
   tfjs_matmul_1024_gflops: matmul["1024"].tfjs_gflops,
+  matmul_f16_1024_gflops: f16 ? round(flops(f16Shape) / f16.ms / 1e6, 2) : null,
+  matmul_f16: hasF16 ? { precision: "f16 operands, f32 accumulation" } : {
+    error: `not run: ${info.name} lacks shader-f16`,
+  },
   layer: { ...LAYER, dropout: false, gelu: "erf", loss: "sum(layer(x) * R)" },
   layer_fwd_bwd_ms: round(layer?.timing.ms),
   tfjs_layer_fwd_bwd_ms: round(tfLayer?.timing.ms),

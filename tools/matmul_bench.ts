@@ -1,14 +1,17 @@
 // Matmul throughput on the current adapter: GFLOP/s over the median of 5 timed runs after a
 // warm-up (which also compiles the pipeline), each waiting for the GPU to finish.
-// Run: deno run -A tools/matmul_bench.ts
+// Run: deno run -A tools/matmul_bench.ts [f16]   (f16: operands rounded to f16, f32 sums;
+// needs shader-f16)
 
 import { initGpu } from "../src/gpu/device.ts";
 import { sync } from "../src/gpu/kernel.ts";
-import { matmul, type MatmulOptions } from "../src/ops/matmul.ts";
+import { matmul, type MatmulOptions, setMatmulPrecision } from "../src/ops/matmul.ts";
 import { Tensor } from "../src/tensor.ts";
 
 const { info } = await initGpu();
-console.log(`adapter: ${info.name} (backend ${info.backend})`);
+const precision = Deno.args[0] === "f16" ? "f16" : "f32";
+console.log(`adapter: ${info.name} (backend ${info.backend}), ${precision}`);
+setMatmulPrecision(precision);
 
 function random(shape: number[]): Tensor {
   const data = new Float32Array(shape[0] * shape[1]);

@@ -40,6 +40,12 @@ export function metricFlag(v: string | undefined, usage: string): "korquad" | "s
   throw new UsageError(`--metric must be korquad or squad, got "${v}"`, usage);
 }
 
+/** Checks `--precision`. */
+export function precisionFlag(v: string | undefined, usage: string): "f32" | "f16" | undefined {
+  if (v === undefined || v === "f32" || v === "f16") return v;
+  throw new UsageError(`--precision must be f32 or f16, got "${v}"`, usage);
+}
+
 /** The windowing flags, checked together: the stride must be shorter than the window. */
 export function windowFlags(
   f: { "max-seq-length"?: string; "doc-stride"?: string },

@@ -7,7 +7,8 @@ import { loadQaModelDir } from "../qa/model_dir.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { ProgressBar } from "../train/progress.ts";
 import { parseFlags, runCli, UsageError } from "./_common.ts";
-import { intFlag, metricFlag, windowFlags } from "./_qa_flags.ts";
+import { intFlag, metricFlag, precisionFlag, windowFlags } from "./_qa_flags.ts";
+import { resolvePrecision, setMatmulPrecision } from "../ops/matmul.ts";
 
 const USAGE = "usage: deno task eval --model DIR --data FILE [--out predictions.json] " +
   "[--metric korquad|squad] [--batch-size N]";
@@ -27,6 +28,9 @@ run_qa.py (n-best, max answer length) and scores with the official metric.
   --doc-stride N         window overlap (default 128)
   --n-best N             (default 20)
   --max-answer-length N  (default 30)
+  --precision P          f32 | f16 (default f32): f16 rounds matmul operands to f16 (f32
+                         accumulation); needs the adapter feature shader-f16, else a
+                         warning and f32
   --help                 show this help
 
 The last line of stdout is JSON:
@@ -44,6 +48,7 @@ export async function main(args: string[]): Promise<void> {
     "doc-stride": { type: "string" },
     "n-best": { type: "string" },
     "max-answer-length": { type: "string" },
+    precision: { type: "string" },
     help: { type: "boolean" },
   }, USAGE);
   if (f.help) {
@@ -56,12 +61,16 @@ export async function main(args: string[]): Promise<void> {
   const batchSize = intFlag(f["batch-size"], "batch-size", USAGE, 1, 4096) ?? 32;
   const nBest = intFlag(f["n-best"], "n-best", USAGE, 1, 1000) ?? 20;
   const maxAnswerLength = intFlag(f["max-answer-length"], "max-answer-length", USAGE, 1, 512) ?? 30;
+  const precision = precisionFlag(f.precision, USAGE) ?? "f32";
   let metric = metricFlag(f.metric, USAGE);
   const data = await loadSquad(f.data, { mode: "eval" });
   console.error(data.summary());
   metric ??= data.examples.some((e) => /\p{Script=Hangul}/u.test(e.context)) ? "korquad" : "squad";
   const gpu = await initGpu();
   console.error(`adapter: ${gpu.info.name} (${gpu.info.backend})`);
+  const p = resolvePrecision(precision, gpu.info.features, gpu.info.name);
+  if (p.warning) console.error(`warning: ${p.warning}`);
+  setMatmulPrecision(p.precision);
   const { model, tokenizer } = await loadQaModelDir(f.model);
   let bar: ProgressBar | null = null;
   const r = await evaluateQa(model, tokenizer, data.examples, {

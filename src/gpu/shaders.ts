@@ -6,6 +6,7 @@ export const SHADER_NAMES = [
   "elementwise",
   "reduce",
   "matmul",
+  "matmul_f16",
   "layernorm",
   "softmax",
   "activations",

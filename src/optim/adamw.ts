@@ -90,17 +90,36 @@ export class AdamW {
   /**
    * Updates every parameter that has a gradient, with each group's lr times `lrScale` (for
    * schedules) and every gradient multiplied by `gradScale[0]` if given (e.g. the result of
-   * `clipCoefficient`).
+   * `clipCoefficient`). A non-finite `gradScale[0]` leaves every parameter and moment as it was.
+   *
+   * `skipped` (i32, one element) counts the calls so far, this one included, whose
+   * `gradScale` was not finite (e.g. `LossScaler.skipped`). With it the bias corrections use
+   * the count of steps actually taken, computed on the GPU, so a skipped step leaves no trace
+   * at all, as when torch's GradScaler skips `optimizer.step()`; without it they use every
+   * call, as torch.optim.AdamW does.
    */
-  step(lrScale = 1, gradScale?: Tensor): void {
+  step(lrScale = 1, gradScale?: Tensor, skipped?: Tensor): void {
     if (gradScale && gradScale.size !== 1) {
       throw new Error(`AdamW: gradScale must be one element, got [${gradScale.shape}]`);
+    }
+    if (skipped && (skipped.size !== 1 || skipped.dtype !== "i32")) {
+      throw new Error(`AdamW: skipped must be one i32 element, got [${skipped.shape}]`);
     }
     const scale = gradScale ?? (this.#one ??= keep(fill([1], 1)));
     const t = ++this.#step;
     const [b1, b2] = this.betas;
     const bc1 = 1 - b1 ** t;
     const bc2s = Math.sqrt(1 - b2 ** t);
+    const bias = skipped ? Tensor.empty([2]) : null;
+    if (bias) {
+      launch({
+        shader: "optim",
+        entry: "adamw_bias",
+        params: [u32(t), f32(b1), f32(1 - b1), f32(b2), f32(1 - b2)],
+        bindings: [skipped!.binding(0, 1), bias.binding()],
+        workgroups: [1],
+      });
+    }
     let k = 0;
     for (const group of this.groups) {
       const lr = group.lr * lrScale;
@@ -115,32 +134,35 @@ export class AdamW {
         const v = this.#v[i] ??= keep(zeros(p.shape));
         for (let start = 0; start < p.size; start += chunkElements()) {
           const n = Math.min(chunkElements(), p.size - start);
-          launch({
-            shader: "optim",
-            entry: "adamw",
-            params: [
-              u32(n),
-              f32(1 - lr * group.weightDecay),
-              f32(b1),
-              f32(1 - b1),
-              f32(b2),
-              f32(1 - b2),
-              f32(lr / bc1),
-              f32(bc2s),
-              f32(this.eps),
-            ],
-            bindings: [
-              p.binding(start, n),
-              g.binding(start, n),
-              m.binding(start, n),
-              v.binding(start, n),
-              scale.binding(0, 1),
-            ],
-            workgroups: grid(n, 256),
-          });
+          const bindings = [
+            p.binding(start, n),
+            g.binding(start, n),
+            m.binding(start, n),
+            v.binding(start, n),
+            scale.binding(0, 1),
+          ];
+          const shared = [u32(n), f32(1 - lr * group.weightDecay), f32(b1), f32(1 - b1)];
+          launch(
+            bias
+              ? {
+                shader: "optim",
+                entry: "adamw_taken",
+                params: [...shared, f32(b2), f32(1 - b2), f32(lr), f32(this.eps)],
+                bindings: [...bindings, bias.binding()],
+                workgroups: grid(n, 256),
+              }
+              : {
+                shader: "optim",
+                entry: "adamw",
+                params: [...shared, f32(b2), f32(1 - b2), f32(lr / bc1), f32(bc2s), f32(this.eps)],
+                bindings,
+                workgroups: grid(n, 256),
+              },
+          );
         }
       }
     }
+    bias?.dispose();
   }
 
   /** Disposes every parameter's gradient. */

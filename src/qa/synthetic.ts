@@ -57,6 +57,26 @@ export interface KoreanQaOptions {
   questionsPerParagraph?: number;
   /** Fraction of contexts padded with filler facts to 1100-1800 characters; default 0.15. */
   longFraction?: number;
+  /**
+   * How many of a kind's attributes a context states, the same ones for every entity of that kind
+   * (so each question keeps same-kind distractors stating the same attribute); default all.
+   */
+  attributesPerKind?: number;
+  /**
+   * Each context mixes this many distinct kinds instead of following its article's theme (two:
+   * a pair whose attributes share a type, such as a person and a city), stating first the
+   * attributes whose type another one shares; with
+   * `entitiesPerKind: [1, 1]` the same-type distractors are then other relations' values (a city
+   * founded in 1455 beside a person born in 1982), told apart by the question's relation.
+   */
+  mixKinds?: number;
+  /** Entities of the kind in a single-kind context, `[min, max]`; default `[2, 4]`. */
+  entitiesPerKind?: [number, number];
+  /**
+   * Seed of the name, place and title inventories; default: drawn from `seed`'s stream. Two sets
+   * with the same `poolSeed` share their entities but not their contexts or facts.
+   */
+  poolSeed?: number;
   /** Stop once this many questions exist (the last paragraph may get fewer). */
   maxQuestions?: number;
   /** Prefix of every question id; default `ko<seed>-`. */
@@ -73,6 +93,12 @@ export interface KoreanQaMeta {
   attribute: string;
   /** Other entities of the same kind in the same context, each stating the same attribute. */
   distractors: string[];
+  /**
+   * Other spans of the context of the answer's type (person, city, region, year, title...):
+   * stated values of any attribute of that type and entity names of that kind, e.g. the city
+   * entity's name beside a question on a person's birth city.
+   */
+  sameType: string[];
 }
 
 /**
@@ -489,14 +515,66 @@ class ContextPicker {
   }
 }
 
+/** The type of each answer attribute and of each kind's names: same-type spans are distractors. */
+const VALUE_TYPE: Record<string, string> = {
+  "person.name": "person",
+  "work.author": "person",
+  "event.director": "person",
+  "city.name": "city",
+  "person.birthCity": "city",
+  "person.activeCity": "city",
+  "work.name": "title",
+  "person.work": "title",
+  "person.birthYear": "year",
+  "work.year": "year",
+  "city.founded": "year",
+  "city.region": "region",
+  "mountain.region": "region",
+  "river.region": "region",
+  "city.population": "count",
+  "event.visitors": "count",
+  "mountain.height": "distance",
+  "river.length": "distance",
+};
+
+function valueType(kind: string, attr: string): string {
+  return VALUE_TYPE[`${kind}.${attr}`] ?? `${kind}.${attr}`;
+}
+
+/** The distinct spans of `context` other than `answer` that have the answer's type. */
+function sameTypeSpans(built: BuiltContext, f: Fact): string[] {
+  const type = valueType(f.entity.kind, f.attr);
+  const bare = (s: string) => s.replace(/^《|》$/g, "");
+  const spans = new Set<string>();
+  for (const g of built.facts) {
+    if (valueType(g.entity.kind, g.attr) === type) spans.add(g.text);
+  }
+  for (const e of built.entities) {
+    if (valueType(e.kind, "name") === type) spans.add(bare(e.name));
+  }
+  spans.delete(f.text);
+  return [...spans];
+}
+
 const TEMPLATE_ATTRS = new Map(
   Object.values(SENTENCES).flat().map((t) => [t, attrsOf(t)] as const),
 );
 
-/** Sentences stating every fact of `e` once, by a random cover of its attributes with templates. */
-function sentencesOf(r: Rand, e: Entity): { text: string; spans: Span[] }[] {
-  const templates = SENTENCES[e.kind];
-  const left = new Set(templates.flatMap((t) => TEMPLATE_ATTRS.get(t)!));
+/** Every answer attribute templates state about `kind`, in template order. */
+function attributesOf(kind: Kind): string[] {
+  return [...new Set(SENTENCES[kind].flatMap((t) => TEMPLATE_ATTRS.get(t)!))];
+}
+
+/** Sentences stating each of `attrs` about `e` once, by a random cover with templates. */
+function sentencesOf(
+  r: Rand,
+  e: Entity,
+  attrs: readonly string[],
+): { text: string; spans: Span[] }[] {
+  const templates = SENTENCES[e.kind].filter((t) =>
+    TEMPLATE_ATTRS.get(t)!.every((a) => attrs.includes(a))
+  );
+  const left = new Set(attrs);
   const out = [];
   while (left.size > 0) {
     const t = r.pick(templates.filter((t) => TEMPLATE_ATTRS.get(t)!.every((a) => left.has(a))));
@@ -517,6 +595,17 @@ const THEMES: Kind[][] = [
   ["event", "city"],
 ];
 const THEME_TITLES = words("인물,작품,도시,행사,자연,인물과 도시,작가와 작품,지역 행사");
+/** Pairs of kinds whose attributes or names share a type (person, city, year, region...). */
+const MIX_PAIRS: Kind[][] = [
+  ["person", "city"],
+  ["person", "work"],
+  ["person", "event"],
+  ["event", "city"],
+  ["work", "event"],
+  ["city", "mountain"],
+  ["city", "river"],
+  ["mountain", "river"],
+];
 const ALL_KINDS: Kind[] = ["person", "work", "city", "event", "mountain", "river"];
 
 interface Fact {
@@ -532,24 +621,54 @@ interface BuiltContext {
   entities: Entity[];
 }
 
-function buildContext(r: Rand, pools: Pools, theme: Kind[], long: boolean): BuiltContext {
+interface ContextShape {
+  long: boolean;
+  mixed: boolean;
+  attributesPerKind: number;
+  entitiesPerKind: [number, number];
+}
+
+function buildContext(r: Rand, pools: Pools, theme: Kind[], shape: ContextShape): BuiltContext {
   const pick = new ContextPicker(r, pools);
   const entities: Entity[] = [];
+  // The attributes stated per kind: the same for all its entities, so each is asked with
+  // distractors that state it too.
+  const stated = new Map<Kind, string[]>();
+  // Types that two of the theme's attributes or names share: stating those first gives
+  // questions same-type distractors even with one entity per kind.
+  const typeCount = new Map<string, number>();
+  for (const kind of theme) {
+    for (const a of [...attributesOf(kind), "name"]) {
+      const t = valueType(kind, a);
+      typeCount.set(t, (typeCount.get(t) ?? 0) + 1);
+    }
+  }
+  const statedOf = (kind: Kind) => {
+    let attrs = stated.get(kind);
+    if (!attrs) {
+      const all = r.shuffle(attributesOf(kind));
+      const shared = (a: string) => (typeCount.get(valueType(kind, a)) ?? 0) > 1;
+      attrs = [...all.filter(shared), ...all.filter((a) => !shared(a))]
+        .slice(0, shape.attributesPerKind);
+      stated.set(kind, attrs);
+    }
+    return attrs;
+  };
   // Two or more entities of each theme kind: every fact then has a same-type distractor.
   for (const kind of theme) {
-    const n = theme.length === 1 ? r.int(2, 4) : 2;
+    const n = theme.length === 1 || shape.mixed ? r.int(...shape.entitiesPerKind) : 2;
     for (let i = 0; i < n; i++) entities.push(pick.make(kind));
   }
   const sentences: { text: string; spans: Span[]; entity: Entity }[] = [];
   let chars = 0;
   const addEntity = (e: Entity) => {
-    for (const s of sentencesOf(r, e)) {
+    for (const s of sentencesOf(r, e, statedOf(e.kind))) {
       sentences.push({ ...s, entity: e });
       chars += s.text.length + 1;
     }
   };
   for (const e of entities) addEntity(e);
-  if (long) {
+  if (shape.long) {
     const target = r.int(1100, 1800);
     while (chars < target) {
       const e = pick.make(r.pick(ALL_KINDS));
@@ -575,7 +694,7 @@ function generate(
   exclude: ReadonlySet<string>,
 ): { squad: SquadJson; meta: Record<string, KoreanQaMeta> } {
   const r = new Rand(opts.seed);
-  const pools = makePools(r);
+  const pools = makePools(opts.poolSeed === undefined ? r : new Rand(opts.poolSeed));
   const perArticle = opts.paragraphsPerArticle ?? 4;
   const perParagraph = opts.questionsPerParagraph ?? 3;
   const longFraction = opts.longFraction ?? 0.15;
@@ -589,8 +708,19 @@ function generate(
     const paragraphs: SquadParagraph[] = [];
     for (let p = 0; p < perArticle && total < maxQ; p++) {
       // Most paragraphs follow the article's theme; the rest mix in another one.
-      const theme = r.next() < 0.7 ? THEMES[t] : r.pick(THEMES);
-      const built = buildContext(r, pools, theme, r.next() < longFraction);
+      const theme = opts.mixKinds === 2
+        ? r.shuffle([...r.pick(MIX_PAIRS)])
+        : opts.mixKinds
+        ? r.shuffle([...ALL_KINDS]).slice(0, opts.mixKinds)
+        : r.next() < 0.7
+        ? THEMES[t]
+        : r.pick(THEMES);
+      const built = buildContext(r, pools, theme, {
+        long: r.next() < longFraction,
+        mixed: !!opts.mixKinds,
+        attributesPerKind: opts.attributesPerKind ?? Infinity,
+        entitiesPerKind: opts.entitiesPerKind ?? [2, 4],
+      });
       const chosen = r.shuffle([...built.facts]).slice(0, Math.min(perParagraph, maxQ - total));
       if (exclude.has(built.context)) continue;
       const qas: SquadQa[] = chosen.map((f, q) => {
@@ -603,6 +733,7 @@ function generate(
           distractors: built.entities
             .filter((e) => e !== f.entity && e.kind === f.entity.kind)
             .map((e) => e.name),
+          sameType: sameTypeSpans(built, f),
         };
         return {
           id,
@@ -689,9 +820,13 @@ export function koreanQaCharset(): string {
   return [...new Set(literal)].filter((c) => c !== " ").sort().join(" ");
 }
 
-/** Sizes of {@link defaultSplits}. */
-export interface DefaultSplitSizes {
-  /** Training questions; default 1500. */
+/** Sizes and context shape of {@link defaultSplits}. */
+export interface DefaultSplitSizes extends
+  Pick<
+    KoreanQaOptions,
+    "attributesPerKind" | "entitiesPerKind" | "longFraction" | "poolSeed" | "mixKinds"
+  > {
+  /** Training questions; default 6000. */
   trainQuestions?: number;
   /** Evaluation questions; default 300. */
   evalQuestions?: number;
@@ -699,8 +834,17 @@ export interface DefaultSplitSizes {
 
 /**
  * The default train/eval pair of `deno task train`: two generated sets from different PRNG
- * streams, with no eval context equal to a train context (entity names may recur, as in real
- * held-out data).
+ * streams, with no eval context equal to a train context. They share one inventory of names,
+ * places and titles (as real held-out data shares a vocabulary) but every context draws new
+ * facts, so nothing can be answered from memory.
+ *
+ * The default shape is sized for a tiny model trained from scratch in minutes: each context
+ * mixes two kinds (one entity each, two attributes each), so a question's same-type distractors
+ * are the other relations' values (a person's birth city beside the city entity, a birth year
+ * beside a founding year) and the question's relation picks the answer; 5% of the contexts are
+ * long (1100-1800 characters), so doc-stride windows are exercised. Telling apart several
+ * entities of one kind (`entitiesPerKind: [2, 4]`, no `mixKinds`) is a harder task, which the
+ * tiny model does not learn in that time.
  *
  * @example
  * ```ts
@@ -713,11 +857,19 @@ export function defaultSplits(
   seed = 0,
   sizes: DefaultSplitSizes = {},
 ): { train: SquadJson; eval: SquadJson } {
-  const trainQ = sizes.trainQuestions ?? 1500;
+  const trainQ = sizes.trainQuestions ?? 6000;
   const evalQ = sizes.evalQuestions ?? 300;
   const per = 4 * 3;
   const s = seed >>> 0;
+  const shape = {
+    poolSeed: sizes.poolSeed ?? ((s + 0x51ed27) >>> 0),
+    mixKinds: sizes.mixKinds ?? 2,
+    attributesPerKind: sizes.attributesPerKind ?? 2,
+    entitiesPerKind: sizes.entitiesPerKind ?? [1, 1] as [number, number],
+    longFraction: sizes.longFraction ?? 0.05,
+  };
   const train = generate({
+    ...shape,
     seed: s,
     articles: Math.ceil(trainQ / per) + 1,
     maxQuestions: trainQ,
@@ -725,6 +877,7 @@ export function defaultSplits(
   }, new Set()).squad;
   const contexts = new Set(train.data.flatMap((a) => a.paragraphs.map((p) => p.context)));
   const evalSet = generate({
+    ...shape,
     seed: (s ^ 0x9e3779b9) >>> 0,
     // Spare articles cover the (unlikely) contexts dropped for repeating a train context.
     articles: Math.ceil(evalQ / per) + 4,

@@ -5,6 +5,8 @@ import { backward, noGrad } from "../autograd.ts";
 import { add, scale } from "../ops/elementwise.ts";
 import { AdamW } from "../optim/adamw.ts";
 import { clipCoefficient, gradNorm, nonFiniteGuard } from "../optim/clip.ts";
+import { LossScaler, type LossScalerOptions, type LossScalerState } from "../optim/loss_scale.ts";
+import { type MatmulPrecision, matmulPrecision, setMatmulPrecision } from "../ops/matmul.ts";
 import { linearWarmupDecay } from "../optim/schedule.ts";
 import { keep, scopeAsync, type Tensor } from "../tensor.ts";
 import { zeros } from "../ops/elementwise.ts";
@@ -45,12 +47,28 @@ export interface TrainOptions extends EvalOptions {
   logEvery: number;
   /** Also write a resumable checkpoint every this many steps (without evaluating). */
   saveEvery?: number;
+  /**
+   * Batch windows of similar length, as Hugging Face's `group_by_length`: each epoch's shuffle
+   * is cut into megabatches of 50 batches, each sorted longest first, and the megabatch holding
+   * the longest window goes first. Batches are trimmed to their longest window, so short
+   * windows then cost less.
+   */
+  groupByLength?: boolean;
   /** Stop after this many steps of this session, saving a resumable checkpoint. */
   stopAfter?: number;
   /** Test aid: make the loss NaN at this step. */
   injectNanAt?: number;
   /** No progress bar or log lines on stderr. */
   quiet?: boolean;
+  /**
+   * Matmul precision (default "f32"). "f16" rounds every matmul operand to f16 (needs the
+   * device feature `shader-f16`; resolve it with `resolvePrecision` first) with f32 master
+   * weights and dynamic loss scaling: a step whose scaled gradients overflow is skipped and the
+   * scale halves. metrics.jsonl then gets `loss_scale` and `skipped_steps`.
+   */
+  precision?: MatmulPrecision;
+  /** The f16 loss scaler's constants (default torch.cuda.amp.GradScaler's). */
+  lossScaler?: LossScalerOptions;
 }
 
 /** Where a resumed run picks up: the trainer state saved with its last checkpoint. */
@@ -67,6 +85,8 @@ export interface ResumeState {
   best: { em: number; loss: number } | null;
   /** The verified checkpoint directory to restore optimizer moments from. */
   checkpointDir: string;
+  /** The loss scaler's state, saved by f16 runs. */
+  lossScale?: LossScalerState;
 }
 
 /** The run stopped early (SIGINT or --stop-after) after saving a resumable checkpoint. */
@@ -135,6 +155,38 @@ export function epochOrder(n: number, seed: number, epoch: number): Int32Array {
   return order;
 }
 
+/**
+ * {@link epochOrder} grouped by length, as Hugging Face's LengthGroupedSampler: the shuffle is
+ * cut into megabatches of 50 batches, each sorted by `lengths` descending (ties keep the shuffle's
+ * order), and the megabatch with the longest item is swapped to the front.
+ *
+ * @example
+ * ```ts
+ * import { groupedEpochOrder } from "./mod.ts";
+ * const order = groupedEpochOrder([5, 9, 2, 7], 2, 0, 0);
+ * console.log(order); // all four indices, the longest (1) first
+ * ```
+ */
+export function groupedEpochOrder(
+  lengths: ArrayLike<number>,
+  batchSize: number,
+  seed: number,
+  epoch: number,
+): Int32Array {
+  const order = epochOrder(lengths.length, seed, epoch);
+  const mega = 50 * batchSize;
+  const groups: number[][] = [];
+  for (let i = 0; i < order.length; i += mega) {
+    groups.push(Array.from(order.subarray(i, i + mega)).sort((a, b) => lengths[b] - lengths[a]));
+  }
+  let top = 0;
+  groups.forEach((g, k) => {
+    if (lengths[g[0]] > lengths[groups[top][0]]) top = k;
+  });
+  [groups[0], groups[top]] = [groups[top], groups[0]];
+  return Int32Array.from(groups.flat());
+}
+
 function noDecay(name: string): boolean {
   return name.endsWith(".bias") || name.includes("LayerNorm");
 }
@@ -152,7 +204,10 @@ export async function saveQaModel(
 /**
  * Trains `model` on `train` examples, evaluating on `evalSet` every `evalEvery` steps and at
  * the end; writes the run directory (last checkpoint at its root, best by EM in `best/`,
- * metrics.jsonl, plot.svg, predictions).
+ * metrics.jsonl, plot.svg, predictions). `o.precision` "f16" (resolved against the device's
+ * features by the caller) runs every matmul in f16 under dynamic loss scaling, whose state is
+ * saved with each checkpoint and restored from `resume.lossScale`; the matmul precision in
+ * force before the call is restored when it returns.
  */
 export async function trainQa(
   model: BertForQuestionAnswering,
@@ -162,6 +217,29 @@ export async function trainQa(
   o: TrainOptions,
   resume?: ResumeState,
   extraState: Record<string, unknown> = {},
+): Promise<TrainSummary> {
+  const before = matmulPrecision();
+  setMatmulPrecision(o.precision ?? "f32");
+  let scaler: LossScaler | null = null;
+  try {
+    scaler = o.precision === "f16" ? new LossScaler(o.lossScaler) : null;
+    if (scaler && resume?.lossScale) scaler.loadState(resume.lossScale);
+    return await run(model, tokenizer, train, evalSet, o, resume, extraState, scaler);
+  } finally {
+    setMatmulPrecision(before);
+    scaler?.dispose();
+  }
+}
+
+async function run(
+  model: BertForQuestionAnswering,
+  tokenizer: BertTokenizer,
+  train: readonly QAExample[],
+  evalSet: readonly QAExample[],
+  o: TrainOptions,
+  resume: ResumeState | undefined,
+  extraState: Record<string, unknown>,
+  scaler: LossScaler | null,
 ): Promise<TrainSummary> {
   await Deno.mkdir(o.out, { recursive: true });
   const metricsPath = `${o.out}/metrics.jsonl`;
@@ -193,13 +271,18 @@ export async function trainQa(
 
   let epoch = resume?.epoch ?? 0;
   let cursor = resume?.cursor ?? 0;
-  let order = epochOrder(features.length, o.seed, epoch);
+  const lengths = features.map((f) => f.attentionMask.reduce((a, b) => a + b, 0));
+  const orderOf = (e: number) =>
+    o.groupByLength
+      ? groupedEpochOrder(lengths, o.batchSize * o.gradAccum, o.seed, e)
+      : epochOrder(features.length, o.seed, e);
+  let order = orderOf(epoch);
   if (resume) await loadOptimizerState(resume.checkpointDir, model, opt);
   const nextBatch = (): QaFeature[] => {
     if (cursor >= order.length) {
       epoch++;
       cursor = 0;
-      order = epochOrder(features.length, o.seed, epoch);
+      order = orderOf(epoch);
     }
     const idx = order.subarray(cursor, Math.min(cursor + o.batchSize, order.length));
     cursor += idx.length;
@@ -210,12 +293,22 @@ export async function trainQa(
   const t0 = performance.now();
   let tokens = resume?.tokens ?? 0;
   let lastLoss = NaN;
+  let lastScale: number | undefined;
   let best: { em: number; loss: number } | null = resume?.best ?? null;
   const checkpoint = async (step: number) => {
     // A save is a sync point anyway: never save past a non-finite step.
     const bad = await firstBad.item();
     if (bad) throw new NonFiniteError(bad, o.out);
-    const state = { ...extraState, step, epoch, cursor, tokens, best, options: o };
+    const state = {
+      ...extraState,
+      step,
+      epoch,
+      cursor,
+      tokens,
+      best,
+      options: o,
+      ...(scaler ? { lossScale: await scaler.state() } : {}),
+    };
     await saveTrainingCheckpoint(
       o.out,
       step,
@@ -225,6 +318,12 @@ export async function trainQa(
       (dir) => saveQaModel(model, tokenizer, dir),
       ROOT_FILES,
     );
+  };
+  // f16 runs log the loss scale and the skipped steps with every loss they read back.
+  const scaleFields = async (): Promise<Record<string, number>> => {
+    if (!scaler) return {};
+    const st = await scaler.state();
+    return { loss_scale: st.scale, skipped_steps: st.skipped };
   };
   let interrupted = false;
   const onSigint = () => {
@@ -247,6 +346,7 @@ export async function trainQa(
       exact_match: r.exact_match,
       f1: r.f1,
       tokens_per_s: tokens / ((performance.now() - t0) / 1000 - evalSeconds),
+      ...await scaleFields(),
     };
     await appendJsonl(metricsPath, record);
     await writeFileAtomic(
@@ -288,13 +388,22 @@ export async function trainQa(
           const out = model.forward(input);
           let l = o.gradAccum > 1 ? scale(out.loss!, 1 / o.gradAccum) : out.loss!;
           if (step === o.injectNanAt) l = scale(l, NaN);
-          backward(l);
+          backward(scaler ? scaler.scaleLoss(l) : l);
           sum = sum ? noGrad(() => add(sum!, l)) : l;
         }
         noGrad(() => {
           const norm = gradNorm(params);
-          nonFiniteGuard(sum!, norm, firstBad, step);
-          opt.step(lrScale, clipCoefficient(norm, 1.0));
+          if (scaler) {
+            // An overflow of the scaled gradients is the scaler's: it skips the step and backs
+            // off. The guard watches the unscaled loss, and the scale, which turns NaN only when
+            // gradients stay non-finite at a scale far below any f16 overflow.
+            const gradScale = scaler.update(norm, 1.0);
+            nonFiniteGuard(sum!, scaler.scale, firstBad, step);
+            opt.step(lrScale, gradScale, scaler.skipped);
+          } else {
+            nonFiniteGuard(sum!, norm, firstBad, step);
+            opt.step(lrScale, clipCoefficient(norm, 1.0));
+          }
         });
         opt.zeroGrad();
         if (!wantLoss) return NaN;
@@ -309,12 +418,15 @@ export async function trainQa(
             `loss is ${loss} at step ${step}; stopping (the last checkpoint is intact)`,
           );
         }
-        await appendJsonl(metricsPath, { step, loss, lr: o.lr * lrScale });
+        const scaled = await scaleFields();
+        lastScale = scaled.loss_scale ?? lastScale;
+        await appendJsonl(metricsPath, { step, loss, lr: o.lr * lrScale, ...scaled });
       }
       bar?.update(step, {
         loss: Number.isFinite(lastLoss) ? lastLoss : "-",
         lr: o.lr * lrScale,
         "tok/s": Math.round(tokens / ((performance.now() - t0) / 1000 - evalSeconds)),
+        ...(scaler ? { scale: lastScale ?? "-" } : {}),
       });
       if (step % o.evalEvery === 0 && step !== total) await evaluate(step);
       else if (o.saveEvery && step % o.saveEvery === 0 && step !== total) await checkpoint(step);

@@ -28,6 +28,29 @@ Deno.test("eval writes {id: answer} and ends with the EM/F1/examples/features/se
   assert.equal(r.last?.examples, ids.length);
   assert.ok((r.last?.features as number) >= ids.length);
   for (const k of ["exact_match", "f1", "seconds"]) assert.equal(typeof r.last?.[k], "number");
+  // f16 matmuls: the same questions answered; on GL (no shader-f16) a warning, then f32.
+  for (const env of [{}, { DENO_WEBGPU_BACKEND: "gl" }] as Record<string, string>[]) {
+    const h = await runScript("eval", [
+      "--model",
+      model,
+      "--data",
+      `${dir}/data.json`,
+      "--out",
+      `${dir}/pred16.json`,
+      "--max-seq-length",
+      "128",
+      "--doc-stride",
+      "48",
+      "--precision",
+      "f16",
+    ], env);
+    assert.equal(h.code, 0, h.stderr);
+    const pred16 = JSON.parse(await Deno.readTextFile(`${dir}/pred16.json`));
+    assert.deepEqual(Object.keys(pred16).sort(), [...ids].sort());
+    if ("DENO_WEBGPU_BACKEND" in env) {
+      assert.match(h.stderr, /^warning: shader-f16 not available on .+; using f32$/m);
+    }
+  }
   await Deno.remove(dir, { recursive: true });
   await Deno.remove(model, { recursive: true });
 });

@@ -62,6 +62,7 @@ Deno.test("bad flags are usage errors with exit code 2 and no stack trace", asyn
     [["--config", "huge"], /--config/],
     [["--model", "x", "--config", "tiny"], /not both/],
     [["--metric", "bleu"], /--metric/],
+    [["--precision", "f8"], /--precision must be f32 or f16/],
   ];
   for (const [args, re] of cases) {
     const r = await runScript("train", args);
@@ -96,4 +97,37 @@ Deno.test("a missing or malformed training file is refused naming the file", asy
     assert.match(errorLines(r.stderr)[0], re);
   }
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("--precision f16 logs loss_scale; without shader-f16 (GL) it warns and trains in f32", async () => {
+  const f16 = await quickTrain(["--precision", "f16"]);
+  const lines = (await Deno.readTextFile(`${f16}/metrics.jsonl`)).trim().split("\n");
+  const state = JSON.parse(await Deno.readTextFile(`${f16}/trainer_state.json`)).state;
+  if (state.options.precision === "f16") {
+    assert.ok(lines.every((l) => typeof JSON.parse(l).loss_scale === "number"), lines.join("\n"));
+    assert.equal(typeof state.lossScale.scale, "number");
+  }
+  await Deno.remove(f16, { recursive: true });
+
+  const out = await Deno.makeTempDir();
+  const r = await runScript("train", [
+    "--max-steps",
+    "1",
+    "--max-train-samples",
+    "8",
+    "--max-eval-samples",
+    "4",
+    "--batch-size",
+    "4",
+    "--precision",
+    "f16",
+    "--out",
+    out,
+  ], { DENO_WEBGPU_BACKEND: "gl" });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^warning: shader-f16 not available on .+; using f32$/m);
+  const st = JSON.parse(await Deno.readTextFile(`${out}/trainer_state.json`)).state;
+  assert.equal(st.options.precision, "f32");
+  assert.ok(!("lossScale" in st));
+  await Deno.remove(out, { recursive: true });
 });

@@ -13,6 +13,16 @@ import {
   trainQa,
 } from "../../mod.ts";
 import "../_helpers.ts";
+import { gpu } from "../../src/gpu/device.ts";
+import { matmulPrecision } from "../../src/ops/matmul.ts";
+import type { LossScalerState } from "../../src/optim/loss_scale.ts";
+import { loadQaModelDir } from "../../src/qa/model_dir.ts";
+import { NonFiniteError, TrainingInterrupted, type TrainOptions } from "../../src/qa/train.ts";
+
+const HAS_F16 = gpu().info.features.includes("shader-f16");
+if (!HAS_F16) {
+  console.warn(`skipped: the f16 training tests need shader-f16, which ${gpu().info.name} lacks`);
+}
 
 Deno.test("epochOrder is a seeded permutation, different per epoch", () => {
   const a = epochOrder(50, 1, 0);
@@ -70,4 +80,143 @@ Deno.test("trainQa lowers the loss, evaluates, checkpoints and keeps the best", 
   await Deno.stat(`${out}/nbest_predictions.json`);
   model.dispose();
   await Deno.remove(out, { recursive: true });
+});
+
+Deno.test({
+  name: "f16 trainQa: skips overflowing steps, logs loss_scale, and resumes to the same bytes",
+  ignore: !HAS_F16,
+  fn: async () => {
+    const sp = defaultSplits(4, { trainQuestions: 12, evalQuestions: 4 });
+    const train = parseSquad(sp.train, "train", { mode: "eval" }).examples;
+    const evalSet = parseSquad(sp.eval, "eval", { mode: "eval" }).examples;
+    const texts = [...train.flatMap((e) => [e.context, e.question]), koreanQaCharset()];
+    const tok = BertTokenizer.fromVocabArray(buildWordPieceVocab(texts), { lowercase: false });
+    const config = bertConfig({
+      vocab_size: tok.vocabSize,
+      hidden_size: 32,
+      num_hidden_layers: 1,
+      num_attention_heads: 2,
+      intermediate_size: 64,
+    });
+    const options = (out: string): TrainOptions => ({
+      out,
+      epochs: 1,
+      maxSteps: 6,
+      batchSize: 4,
+      gradAccum: 1,
+      evalEvery: 100,
+      seed: 2,
+      lr: 3e-3,
+      warmupRatio: 0,
+      weightDecay: 0.01,
+      maxSeqLength: 64,
+      docStride: 24,
+      nBest: 5,
+      maxAnswerLength: 30,
+      metric: "korquad",
+      logEvery: 1,
+      quiet: true,
+      precision: "f16",
+      // A scale far too large overflows at first; a short growth interval makes it grow (and
+      // overflow) again within a few steps, on both sides of the stop.
+      lossScaler: { initScale: 2 ** 21, growthInterval: 2 },
+    });
+    const a = await Deno.makeTempDir(), b = await Deno.makeTempDir();
+    const straight = new BertForQuestionAnswering(config, { seed: 2 });
+    await trainQa(straight, tok, train, evalSet, options(a));
+    straight.dispose();
+    assert.equal(matmulPrecision(), "f32", "trainQa restores the matmul precision");
+    const log = (await readJsonl(`${a}/metrics.jsonl`)).filter((r) => !("exact_match" in r));
+    assert.equal(log.length, 6);
+    const skipped = log.map((r) => r.skipped_steps as number);
+    console.log(`skipped steps ${skipped}, loss scales ${log.map((r) => r.loss_scale)}`);
+    assert.ok(skipped[5] > 0 && skipped[5] < 6, `skipped steps ${skipped}`);
+    assert.ok(log.every((r) => typeof r.loss_scale === "number" && Number.isFinite(r.loss)));
+    assert.ok((log[5].loss_scale as number) < 2 ** 21, `scales ${log.map((r) => r.loss_scale)}`);
+
+    const first = new BertForQuestionAnswering(config, { seed: 2 });
+    await assert.rejects(
+      trainQa(first, tok, train, evalSet, { ...options(b), stopAfter: 3 }),
+      TrainingInterrupted,
+    );
+    first.dispose();
+    const p = await readTrainerPointer(b);
+    const st = p.state as {
+      epoch: number;
+      cursor: number;
+      tokens: number;
+      lossScale: LossScalerState;
+    };
+    assert.equal(st.lossScale.skipped, skipped[2], "the checkpoint holds the skip count");
+    const { model } = await loadQaModelDir(p.dir, { quiet: true });
+    await trainQa(model, tok, train, evalSet, options(b), {
+      step: p.step,
+      epoch: st.epoch,
+      cursor: st.cursor,
+      tokens: st.tokens,
+      best: null,
+      checkpointDir: p.dir,
+      lossScale: st.lossScale,
+    });
+    model.dispose();
+    assert.deepEqual(
+      await Deno.readFile(`${b}/model.safetensors`),
+      await Deno.readFile(`${a}/model.safetensors`),
+    );
+    const endA = (await readTrainerPointer(a)).state.lossScale;
+    assert.deepEqual((await readTrainerPointer(b)).state.lossScale, endA);
+    await Deno.remove(a, { recursive: true });
+    await Deno.remove(b, { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "f16 trainQa: a NaN loss still stops the run, naming the step (overflows do not)",
+  ignore: !HAS_F16,
+  fn: async () => {
+    const sp = defaultSplits(4, { trainQuestions: 8, evalQuestions: 2 });
+    const train = parseSquad(sp.train, "train", { mode: "eval" }).examples;
+    const evalSet = parseSquad(sp.eval, "eval", { mode: "eval" }).examples;
+    const texts = [...train.flatMap((e) => [e.context, e.question]), koreanQaCharset()];
+    const tok = BertTokenizer.fromVocabArray(buildWordPieceVocab(texts), { lowercase: false });
+    const config = bertConfig({
+      vocab_size: tok.vocabSize,
+      hidden_size: 32,
+      num_hidden_layers: 1,
+      num_attention_heads: 2,
+      intermediate_size: 64,
+    });
+    const model = new BertForQuestionAnswering(config, { seed: 2 });
+    const out = await Deno.makeTempDir();
+    const err = await trainQa(model, tok, train, evalSet, {
+      out,
+      epochs: 1,
+      maxSteps: 5,
+      batchSize: 4,
+      gradAccum: 1,
+      evalEvery: 100,
+      seed: 2,
+      lr: 3e-3,
+      warmupRatio: 0,
+      weightDecay: 0.01,
+      maxSeqLength: 64,
+      docStride: 24,
+      nBest: 5,
+      maxAnswerLength: 30,
+      metric: "korquad",
+      logEvery: 2,
+      quiet: true,
+      precision: "f16",
+      // Overflows at steps 1 and 2 are skipped without stopping anything.
+      lossScaler: { initScale: 2 ** 21 },
+      injectNanAt: 3,
+    }).then(() => null, (e) => e);
+    assert.ok(err instanceof NonFiniteError, String(err));
+    assert.equal(err.step, 3);
+    const log = await readJsonl(`${out}/metrics.jsonl`);
+    assert.equal(log.length, 1);
+    assert.equal(log[0].skipped_steps, 2);
+    model.dispose();
+    await Deno.remove(out, { recursive: true });
+  },
 });

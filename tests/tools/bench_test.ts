@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 const REQUIRED = [
   "matmul_1024_gflops",
   "tfjs_matmul_1024_gflops",
+  "matmul_f16_1024_gflops",
   "layer_fwd_bwd_ms",
   "tfjs_layer_fwd_bwd_ms",
   "tiny_train_tokens_per_s",
@@ -62,5 +63,8 @@ Deno.test("bench --quick --json ends with a JSON line of positive-or-null measur
   for (const [path, v] of all) assert.ok(Number.isFinite(v) && v >= 0, `${path} = ${v}`);
   // A tfjs or torch null must say why.
   if (j.tfjs_matmul_1024_gflops === null) assert.equal(typeof j.tfjs.error, "string");
+  // The f16 matmul is measured exactly where the adapter has shader-f16.
+  const hasF16 = j.matmul_f16?.error === undefined;
+  assert.equal(j.matmul_f16_1024_gflops !== null, hasF16, JSON.stringify(j.matmul_f16));
   if (j.torch_tiny_train_tokens_per_s === null) assert.equal(typeof j.torch.error, "string");
 });

@@ -43,6 +43,35 @@ Deno.test("10 steps, a stop, and a resume to 20 give the same model bytes as 20 
   await Deno.remove(b, { recursive: true });
 });
 
+Deno.test("--precision f16: a stop and a resume give the same bytes; the loss scale is saved", async () => {
+  const a = await Deno.makeTempDir();
+  const b = await Deno.makeTempDir();
+  const f16 = ["--precision", "f16", "--max-steps", "4", ...SMALL];
+  const stop = await runScript("train", [...f16, "--stop-after", "2", "--out", a]);
+  assert.equal(stop.code, 130, stop.stderr);
+  const p = await readTrainerPointer(a);
+  // Without shader-f16 the run falls back to f32 (and saves no scaler state).
+  const hasF16 = p.state.options && (p.state.options as { precision: string }).precision === "f16";
+  assert.equal(
+    typeof (p.state.lossScale as { scale?: number })?.scale,
+    hasF16 ? "number" : "undefined",
+  );
+  const resumed = await runScript("train", ["--resume", a]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  const straight = await runScript("train", [...f16, "--out", b]);
+  assert.equal(straight.code, 0, straight.stderr);
+  assert.deepEqual(
+    await Deno.readFile(`${a}/model.safetensors`),
+    await Deno.readFile(`${b}/model.safetensors`),
+  );
+  assert.deepEqual(
+    (await readTrainerPointer(a)).state.lossScale,
+    (await readTrainerPointer(b)).state.lossScale,
+  );
+  await Deno.remove(a, { recursive: true });
+  await Deno.remove(b, { recursive: true });
+});
+
 async function verifyRun(dir: string): Promise<number> {
   const p = await readTrainerPointer(dir); // checks every file's sha256
   const { model } = await loadBertForQa(p.dir, { quiet: true });

@@ -4,7 +4,12 @@
 import { gpu } from "../../src/gpu/device.ts";
 import { counters, sync } from "../../src/gpu/kernel.ts";
 import { backward, clearTape, noGrad } from "../../src/autograd.ts";
-import { matmul } from "../../src/ops/matmul.ts";
+import {
+  matmul,
+  type MatmulPrecision,
+  matmulPrecision,
+  setMatmulPrecision,
+} from "../../src/ops/matmul.ts";
 import { mul, zeros } from "../../src/ops/elementwise.ts";
 import { sum } from "../../src/ops/reduce.ts";
 import { AdamW } from "../../src/optim/adamw.ts";
@@ -34,11 +39,21 @@ export function configOf(s: ModelSize, layers = s.layers): BertConfig {
   });
 }
 
-/** Time of `matmul(a, b)` on random operands of shape `s`. */
-export async function matmulTime(s: MatmulShape, warmup: number, n: number): Promise<Timing> {
+/**
+ * Time of `matmul(a, b)` on random operands of shape `s`, at the given matmul precision ("f16"
+ * needs shader-f16; the precision in force before is restored).
+ */
+export async function matmulTime(
+  s: MatmulShape,
+  warmup: number,
+  n: number,
+  precision: MatmulPrecision = "f32",
+): Promise<Timing> {
   const lead = s.batch > 1 ? [s.batch] : [];
   const a = Tensor.fromArray(randomData(s.batch * s.M * s.K, 1), [...lead, s.M, s.K]);
   const b = Tensor.fromArray(randomData(s.batch * s.K * s.N, 2), [...lead, s.K, s.N]);
+  const before = matmulPrecision();
+  setMatmulPrecision(precision);
   try {
     return await timeMedian(
       async () => {
@@ -50,6 +65,7 @@ export async function matmulTime(s: MatmulShape, warmup: number, n: number): Pro
       n,
     );
   } finally {
+    setMatmulPrecision(before);
     a.dispose();
     b.dispose();
   }

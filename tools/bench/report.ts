@@ -47,6 +47,12 @@ export function formatReport(r: BenchResult): string {
     ]);
   }
   rows.push([
+    "matmul 1024x1024 · 1024x1024 f16 GFLOP/s",
+    cell(r.matmul_f16_1024_gflops),
+    "-",
+    "-",
+  ]);
+  rows.push([
     "BERT-base layer fwd+bwd ms",
     cell(r.layer_fwd_bwd_ms),
     cell(r.tfjs_layer_fwd_bwd_ms),
@@ -96,6 +102,8 @@ export function formatReport(r: BenchResult): string {
     );
   }
   for (const [k, v] of Object.entries(r.errors)) lines.push(`failed: ${k}: ${v}`);
+  const f16 = r.matmul_f16 as { error?: string } | undefined;
+  if (f16?.error) lines.push(`matmul f16: null (${f16.error})`);
   if (r.tfjs.error) lines.push(`tfjs: null (${r.tfjs.error})`);
   if (r.torch.error) lines.push(`torch: null (${r.torch.error})`);
   if (r.quick) lines.push("BERT-mini: skipped (--quick)");
