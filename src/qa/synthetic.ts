@@ -826,7 +826,7 @@ export interface DefaultSplitSizes extends
     KoreanQaOptions,
     "attributesPerKind" | "entitiesPerKind" | "longFraction" | "poolSeed" | "mixKinds"
   > {
-  /** Training questions; default 6000. */
+  /** Training questions; default 10000. */
   trainQuestions?: number;
   /** Evaluation questions; default 300. */
   evalQuestions?: number;
@@ -857,7 +857,7 @@ export function defaultSplits(
   seed = 0,
   sizes: DefaultSplitSizes = {},
 ): { train: SquadJson; eval: SquadJson } {
-  const trainQ = sizes.trainQuestions ?? 6000;
+  const trainQ = sizes.trainQuestions ?? 10000;
   const evalQ = sizes.evalQuestions ?? 300;
   const per = 4 * 3;
   const s = seed >>> 0;

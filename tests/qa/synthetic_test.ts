@@ -54,7 +54,7 @@ Deno.test("SQuAD v1.1 shape, unique ids, requested sizes", () => {
   }
   assert.equal(new Set(all.map(({ q }) => q.id)).size, all.length);
   const s = defaultSplits(0);
-  assert.equal(qasOf(s.train).length, 1500);
+  assert.equal(qasOf(s.train).length, 10000);
   assert.equal(qasOf(s.eval).length, 300);
   const small = defaultSplits(0, { trainQuestions: 31, evalQuestions: 7 });
   assert.equal(qasOf(small.train).length, 31);
@@ -143,6 +143,40 @@ Deno.test("train and eval contexts are distinct", () => {
   const train = new Set(contextsOf(s.train));
   assert.ok(contextsOf(s.eval).every((c) => !train.has(c)));
   assert.equal(train.size, contextsOf(s.train).length);
+});
+
+// The shape of defaultSplits, with meta: mixed pairs of kinds, one entity each.
+const mixed = generateKoreanQaWithMeta({
+  seed: 3,
+  articles: 100,
+  mixKinds: 2,
+  attributesPerKind: 2,
+  entitiesPerKind: [1, 1],
+  longFraction: 0.05,
+  poolSeed: 1,
+});
+
+Deno.test("mixed contexts: most questions have a same-type span elsewhere in the context", () => {
+  const qs = qasOf(mixed.squad);
+  let withSameType = 0;
+  for (const { p, q } of qs) {
+    const m = mixed.meta[q.id];
+    assert.ok(!m.sameType.includes(q.answers[0].text), q.id);
+    for (const d of m.sameType) assert.ok(p.context.includes(d), `${q.id}: ${d}`);
+    if (m.sameType.length) withSameType++;
+  }
+  // Measured 795 of 1200 (66%).
+  assert.ok(withSameType > qs.length * 0.6, `${withSameType}/${qs.length}`);
+});
+
+Deno.test("the default splits share their name inventory but not their contexts", () => {
+  const s = defaultSplits(5, { trainQuestions: 600, evalQuestions: 60 });
+  const trainText = contextsOf(s.train).join(" ");
+  const subjects = qasOf(s.eval).map(({ q }) => q.question.split(/[은는이가의을를 ]/)[0]);
+  const seen = subjects.filter((x) => x.length > 1 && trainText.includes(x)).length;
+  assert.ok(seen > subjects.length * 0.5, `${seen}/${subjects.length}`);
+  const long = contextsOf(s.train).filter((c) => c.length > 1000).length;
+  assert.ok(long > 0 && long < contextsOf(s.train).length * 0.15, `long: ${long}`);
 });
 
 Deno.test("answer positions spread over the whole context", () => {

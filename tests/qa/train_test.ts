@@ -6,7 +6,9 @@ import {
   buildWordPieceVocab,
   defaultSplits,
   epochOrder,
+  groupedEpochOrder,
   koreanQaCharset,
+  mulberry32,
   parseSquad,
   readJsonl,
   readTrainerPointer,
@@ -23,6 +25,20 @@ const HAS_F16 = gpu().info.features.includes("shader-f16");
 if (!HAS_F16) {
   console.warn(`skipped: the f16 training tests need shader-f16, which ${gpu().info.name} lacks`);
 }
+
+Deno.test("groupedEpochOrder: a permutation in length-sorted megabatches, longest first", () => {
+  const r = mulberry32(9);
+  const lengths = Array.from({ length: 1000 }, () => 1 + Math.floor(r() * 128));
+  const o = groupedEpochOrder(lengths, 4, 3, 0);
+  assert.deepEqual([...o].sort((a, b) => a - b), [...Array(1000).keys()]);
+  assert.equal(lengths[o[0]], Math.max(...lengths));
+  for (let m = 0; m < 1000; m += 200) {
+    const g = [...o.subarray(m, m + 200)].map((i) => lengths[i]);
+    assert.deepEqual(g, [...g].sort((a, b) => b - a), `megabatch at ${m}`);
+  }
+  assert.deepEqual(groupedEpochOrder(lengths, 4, 3, 0), o);
+  assert.notDeepEqual(groupedEpochOrder(lengths, 4, 3, 1), o);
+});
 
 Deno.test("epochOrder is a seeded permutation, different per epoch", () => {
   const a = epochOrder(50, 1, 0);
