@@ -26,6 +26,23 @@ if (!HAS_F16) {
   console.warn(`skipped: the f16 training tests need shader-f16, which ${gpu().info.name} lacks`);
 }
 
+/** Generated data, a vocabulary built from it and a 1-layer BERT for it. */
+function tinySetup(dataSeed: number, trainQ: number, evalQ: number, modelSeed: number) {
+  const sp = defaultSplits(dataSeed, { trainQuestions: trainQ, evalQuestions: evalQ });
+  const train = parseSquad(sp.train, "train", { mode: "eval" }).examples;
+  const evalSet = parseSquad(sp.eval, "eval", { mode: "eval" }).examples;
+  const texts = [...train.flatMap((e) => [e.context, e.question]), koreanQaCharset()];
+  const tok = BertTokenizer.fromVocabArray(buildWordPieceVocab(texts), { lowercase: false });
+  const config = bertConfig({
+    vocab_size: tok.vocabSize,
+    hidden_size: 32,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    intermediate_size: 64,
+  });
+  return { train, evalSet, tok, model: new BertForQuestionAnswering(config, { seed: modelSeed }) };
+}
+
 Deno.test("groupedEpochOrder: a permutation in length-sorted megabatches, longest first", () => {
   const r = mulberry32(9);
   const lengths = Array.from({ length: 1000 }, () => 1 + Math.floor(r() * 128));
@@ -49,19 +66,7 @@ Deno.test("epochOrder is a seeded permutation, different per epoch", () => {
 });
 
 Deno.test("trainQa lowers the loss, evaluates, checkpoints and keeps the best", async () => {
-  const sp = defaultSplits(3, { trainQuestions: 24, evalQuestions: 6 });
-  const train = parseSquad(sp.train, "train", { mode: "eval" }).examples;
-  const evalSet = parseSquad(sp.eval, "eval", { mode: "eval" }).examples;
-  const texts = [...train.flatMap((e) => [e.context, e.question]), koreanQaCharset()];
-  const tok = BertTokenizer.fromVocabArray(buildWordPieceVocab(texts), { lowercase: false });
-  const config = bertConfig({
-    vocab_size: tok.vocabSize,
-    hidden_size: 32,
-    num_hidden_layers: 1,
-    num_attention_heads: 2,
-    intermediate_size: 64,
-  });
-  const model = new BertForQuestionAnswering(config, { seed: 1 });
+  const { train, evalSet, tok, model } = tinySetup(3, 24, 6, 1);
   const out = await Deno.makeTempDir();
   const s = await trainQa(model, tok, train, evalSet, {
     out,
@@ -190,19 +195,7 @@ Deno.test({
   name: "f16 trainQa: a NaN loss still stops the run, naming the step (overflows do not)",
   ignore: !HAS_F16,
   fn: async () => {
-    const sp = defaultSplits(4, { trainQuestions: 8, evalQuestions: 2 });
-    const train = parseSquad(sp.train, "train", { mode: "eval" }).examples;
-    const evalSet = parseSquad(sp.eval, "eval", { mode: "eval" }).examples;
-    const texts = [...train.flatMap((e) => [e.context, e.question]), koreanQaCharset()];
-    const tok = BertTokenizer.fromVocabArray(buildWordPieceVocab(texts), { lowercase: false });
-    const config = bertConfig({
-      vocab_size: tok.vocabSize,
-      hidden_size: 32,
-      num_hidden_layers: 1,
-      num_attention_heads: 2,
-      intermediate_size: 64,
-    });
-    const model = new BertForQuestionAnswering(config, { seed: 2 });
+    const { train, evalSet, tok, model } = tinySetup(4, 8, 2, 2);
     const out = await Deno.makeTempDir();
     const err = await trainQa(model, tok, train, evalSet, {
       out,
