@@ -40,7 +40,33 @@ function tinySetup(dataSeed: number, trainQ: number, evalQ: number, modelSeed: n
     num_attention_heads: 2,
     intermediate_size: 64,
   });
-  return { train, evalSet, tok, model: new BertForQuestionAnswering(config, { seed: modelSeed }) };
+  const model = new BertForQuestionAnswering(config, { seed: modelSeed });
+  return { train, evalSet, tok, config, model };
+}
+
+/** Options of the short f16 runs. */
+function f16Options(out: string, more: Partial<TrainOptions>): TrainOptions {
+  return {
+    out,
+    epochs: 1,
+    maxSteps: 6,
+    batchSize: 4,
+    gradAccum: 1,
+    evalEvery: 100,
+    seed: 2,
+    lr: 3e-3,
+    warmupRatio: 0,
+    weightDecay: 0.01,
+    maxSeqLength: 64,
+    docStride: 24,
+    nBest: 5,
+    maxAnswerLength: 30,
+    metric: "korquad",
+    logEvery: 1,
+    quiet: true,
+    precision: "f16",
+    ...more,
+  };
 }
 
 Deno.test("groupedEpochOrder: a permutation in length-sorted megabatches, longest first", () => {
@@ -107,43 +133,14 @@ Deno.test({
   name: "f16 trainQa: skips overflowing steps, logs loss_scale, and resumes to the same bytes",
   ignore: !HAS_F16,
   fn: async () => {
-    const sp = defaultSplits(4, { trainQuestions: 12, evalQuestions: 4 });
-    const train = parseSquad(sp.train, "train", { mode: "eval" }).examples;
-    const evalSet = parseSquad(sp.eval, "eval", { mode: "eval" }).examples;
-    const texts = [...train.flatMap((e) => [e.context, e.question]), koreanQaCharset()];
-    const tok = BertTokenizer.fromVocabArray(buildWordPieceVocab(texts), { lowercase: false });
-    const config = bertConfig({
-      vocab_size: tok.vocabSize,
-      hidden_size: 32,
-      num_hidden_layers: 1,
-      num_attention_heads: 2,
-      intermediate_size: 64,
-    });
-    const options = (out: string): TrainOptions => ({
-      out,
-      epochs: 1,
-      maxSteps: 6,
-      batchSize: 4,
-      gradAccum: 1,
-      evalEvery: 100,
-      seed: 2,
-      lr: 3e-3,
-      warmupRatio: 0,
-      weightDecay: 0.01,
-      maxSeqLength: 64,
-      docStride: 24,
-      nBest: 5,
-      maxAnswerLength: 30,
-      metric: "korquad",
-      logEvery: 1,
-      quiet: true,
-      precision: "f16",
-      // A scale far too large overflows at first; a short growth interval makes it grow (and
-      // overflow) again within a few steps, on both sides of the stop.
-      lossScaler: { initScale: 2 ** 21, growthInterval: 2 },
-    });
+    const { train, evalSet, tok, config, model: straight } = tinySetup(4, 12, 4, 2);
+    const options = (out: string) =>
+      f16Options(out, {
+        // A scale far too large overflows at first; a short growth interval makes it grow (and
+        // overflow) again within a few steps, on both sides of the stop.
+        lossScaler: { initScale: 2 ** 21, growthInterval: 2 },
+      });
     const a = await Deno.makeTempDir(), b = await Deno.makeTempDir();
-    const straight = new BertForQuestionAnswering(config, { seed: 2 });
     await trainQa(straight, tok, train, evalSet, options(a));
     straight.dispose();
     assert.equal(matmulPrecision(), "f32", "trainQa restores the matmul precision");
@@ -197,29 +194,19 @@ Deno.test({
   fn: async () => {
     const { train, evalSet, tok, model } = tinySetup(4, 8, 2, 2);
     const out = await Deno.makeTempDir();
-    const err = await trainQa(model, tok, train, evalSet, {
-      out,
-      epochs: 1,
-      maxSteps: 5,
-      batchSize: 4,
-      gradAccum: 1,
-      evalEvery: 100,
-      seed: 2,
-      lr: 3e-3,
-      warmupRatio: 0,
-      weightDecay: 0.01,
-      maxSeqLength: 64,
-      docStride: 24,
-      nBest: 5,
-      maxAnswerLength: 30,
-      metric: "korquad",
-      logEvery: 2,
-      quiet: true,
-      precision: "f16",
-      // Overflows at steps 1 and 2 are skipped without stopping anything.
-      lossScaler: { initScale: 2 ** 21 },
-      injectNanAt: 3,
-    }).then(() => null, (e) => e);
+    const err = await trainQa(
+      model,
+      tok,
+      train,
+      evalSet,
+      f16Options(out, {
+        maxSteps: 5,
+        logEvery: 2,
+        // Overflows at steps 1 and 2 are skipped without stopping anything.
+        lossScaler: { initScale: 2 ** 21 },
+        injectNanAt: 3,
+      }),
+    ).then(() => null, (e) => e);
     assert.ok(err instanceof NonFiniteError, String(err));
     assert.equal(err.step, 3);
     const log = await readJsonl(`${out}/metrics.jsonl`);

@@ -1,6 +1,8 @@
 // Shared timing and data helpers: every measurement is a warm-up, then the median of N runs,
 // each run ending when its GPU (or CPU) work has completed.
 
+import { mulberry32 } from "../../src/qa/synthetic.ts";
+
 /** Median of the timed runs, in milliseconds, and the runs themselves. */
 export interface Timing {
   /** Median run time. */
@@ -33,16 +35,7 @@ export async function timeMedian(
 }
 
 /** A seeded uniform [0, 1) generator (mulberry32), so both frameworks see the same data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng: (seed: number) => () => number = mulberry32;
 
 /** `n` values uniform in [-scale, scale), seeded. */
 export function randomData(n: number, seed: number, scale = 1): Float32Array {
