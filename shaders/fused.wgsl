@@ -326,3 +326,56 @@ fn sum_parts3(@builtin(global_invocation_id) gid: vec3u) {
   sbias[j] = a.y;
   sbeta[j] = a.z;
 }
+
+// ---- One thread per row, for short rows: bias_residual_ln and its dx without workgroup memory
+// or barriers (see layernorm.wgsl's *_rows). row = gid.x + gid.y * nw.x * 64.
+
+@compute @workgroup_size(64)
+fn bias_residual_ln_rows(@builtin(global_invocation_id) gid: vec3u,
+                         @builtin(num_workgroups) nw: vec3u) {
+  let row = gid.x + gid.y * nw.x * 64u;
+  if (row >= pl.rows) { return; }
+  let base = row * pl.h;
+  let n = f32(pl.h);
+  let shift = h_at(base, 0u);
+  var s = 0.0;
+  for (var j = 0u; j < pl.h; j++) {
+    let v = h_at(base, j);
+    s += v - shift;
+    if (pl.save != 0u) { lh[base + j] = v; }
+  }
+  let mu = shift + s / n;
+  var q = 0.0;
+  for (var j = 0u; j < pl.h; j++) {
+    let c = h_at(base, j) - mu;
+    q += c * c;
+  }
+  let r = inverseSqrt(q / n + pl.eps);
+  for (var j = 0u; j < pl.h; j++) {
+    ly[base + j] = (h_at(base, j) - mu) * r * lgamma[j] + lbeta[j];
+  }
+  lstats[row * 2u] = mu;
+  lstats[row * 2u + 1u] = r;
+}
+
+@compute @workgroup_size(64)
+fn bias_residual_ln_dx_rows(@builtin(global_invocation_id) gid: vec3u,
+                            @builtin(num_workgroups) nw: vec3u) {
+  let row = gid.x + gid.y * nw.x * 64u;
+  if (row >= bl.rows) { return; }
+  let base = row * bl.h;
+  let mu = bstats[row * 2u];
+  let r = bstats[row * 2u + 1u];
+  var sg = 0.0;
+  var sgx = 0.0;
+  for (var j = 0u; j < bl.h; j++) {
+    let g = bdy[base + j] * bgamma[j];
+    sg += g;
+    sgx += g * (bh[base + j] - mu) * r;
+  }
+  let t = vec2f(sg, sgx) / f32(bl.h);
+  for (var j = 0u; j < bl.h; j++) {
+    let g = bdy[base + j] * bgamma[j];
+    bdh[base + j] = r * (g - t.x - (bh[base + j] - mu) * r * t.y);
+  }
+}

@@ -136,3 +136,50 @@ fn backward_params(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup
   pgamma[c * pq.h + j] = sg;
   pbeta[c * pq.h + j] = sb;
 }
+
+// ---- One thread per row, for short rows: no workgroup memory and no barriers, which on lavapipe
+// cost more than a short row's arithmetic (row = gid.x + gid.y * nw.x * 64). Same formulas, with
+// the row summed in index order.
+
+@compute @workgroup_size(64)
+fn forward_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let row = gid.x + gid.y * nw.x * 64u;
+  if (row >= p.rows) { return; }
+  let base = row * p.h;
+  let n = f32(p.h);
+  let shift = x[base];
+  var s = 0.0;
+  for (var j = 0u; j < p.h; j++) { s += x[base + j] - shift; }
+  let mu = shift + s / n;
+  var q = 0.0;
+  for (var j = 0u; j < p.h; j++) {
+    let c = x[base + j] - mu;
+    q += c * c;
+  }
+  let r = inverseSqrt(q / n + p.eps);
+  for (var j = 0u; j < p.h; j++) { y[base + j] = (x[base + j] - mu) * r * gamma[j] + beta[j]; }
+  mean[row] = mu;
+  rstd[row] = r;
+}
+
+@compute @workgroup_size(64)
+fn backward_x_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let row = gid.x + gid.y * nw.x * 64u;
+  if (row >= bp.rows) { return; }
+  let base = row * bp.h;
+  let mu = bmean[row];
+  let r = brstd[row];
+  var sg = 0.0;
+  var sgx = 0.0;
+  for (var j = 0u; j < bp.h; j++) {
+    let g = bdy[base + j] * bgamma[j];
+    sg += g;
+    sgx += g * (bx[base + j] - mu) * r;
+  }
+  let t = vec2f(sg, sgx) / f32(bp.h);
+  for (var j = 0u; j < bp.h; j++) {
+    let g = bdy[base + j] * bgamma[j];
+    let xh = (bx[base + j] - mu) * r;
+    bdx[base + j] = r * (g - t.x - xh * t.y);
+  }
+}

@@ -8,6 +8,7 @@ import { gpu } from "../gpu/device.ts";
 import { Tensor } from "../tensor.ts";
 import { chunkElements } from "./elementwise.ts";
 import { sumToShape } from "./reduce.ts";
+import { rowKernel } from "./layernorm.ts";
 
 // Rows per partial column sum: many threads at BERT sizes (4096 rows x 3072 columns gives
 // 64 x 3072 threads) while each still loops a while. A multiple of 64, so that a range of
@@ -129,7 +130,7 @@ export function biasResidualLayerNorm(
   const sum = Tensor.empty(train ? x.shape : [1]);
   launch({
     shader: "fused",
-    entry: "bias_residual_ln",
+    ...rowKernel("bias_residual_ln", rows, h),
     params: [u32(rows), u32(h), f32(eps), u32(train ? 1 : 0)],
     bindings: [
       x.binding(),
@@ -141,7 +142,6 @@ export function biasResidualLayerNorm(
       stats.binding(),
       sum.binding(),
     ],
-    workgroups: grid(rows, 1),
   });
   if (!train) {
     stats.dispose();
@@ -152,10 +152,9 @@ export function biasResidualLayerNorm(
     const dh = Tensor.empty(x.shape);
     launch({
       shader: "fused",
-      entry: "bias_residual_ln_dx",
+      ...rowKernel("bias_residual_ln_dx", rows, h),
       params: [u32(rows), u32(h), f32(eps), u32(0)],
       bindings: [g.binding(), sum.binding(), gamma.binding(), stats.binding(), dh.binding()],
-      workgroups: grid(rows, 1),
     });
     if (bias.requiresGrad || gamma.requiresGrad || beta.requiresGrad) {
       // Chunks index workgroups along y, which stops at 65535.

@@ -10,6 +10,20 @@ import { sumToShape } from "./reduce.ts";
 const CHUNK = 64;
 
 /**
+ * Rows up to this long run one thread per row (the `*_rows` entries); longer rows one workgroup
+ * per row with a tree reduction. On lavapipe a workgroup barrier costs more than a short row's
+ * arithmetic: the per-row kernels ran a 1024 x 128 LayerNorm about 10x slower.
+ */
+export const ROW_THREAD_MAX = 256;
+
+/** Entry name and grid of a row kernel: `name_rows` over threads, or `name` over workgroups. */
+export function rowKernel(name: string, rows: number, h: number) {
+  return h <= ROW_THREAD_MAX
+    ? { entry: `${name}_rows`, workgroups: grid(rows, 64) }
+    : { entry: name, workgroups: grid(rows, 1) };
+}
+
+/**
  * Layer normalization over the last dim, as PyTorch's `LayerNorm`: for each row of
  * `x` [..., H], `(x - mean) / sqrt(var + eps) * gamma + beta`, with the biased variance.
  * `gamma` and `beta` have shape [H]. Differentiable in all three tensors.
@@ -36,7 +50,7 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-12): 
   const rstd = Tensor.empty([rows]);
   launch({
     shader: "layernorm",
-    entry: "forward",
+    ...rowKernel("forward", rows, h),
     params: [u32(rows), u32(h), f32(eps)],
     bindings: [
       x.binding(),
@@ -46,7 +60,6 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-12): 
       mean.binding(),
       rstd.binding(),
     ],
-    workgroups: grid(rows, 1),
   });
   if (!needsGrad(x, gamma, beta)) {
     mean.dispose();
@@ -58,7 +71,7 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-12): 
       const dx = Tensor.empty(x.shape);
       launch({
         shader: "layernorm",
-        entry: "backward_x",
+        ...rowKernel("backward_x", rows, h),
         params: [u32(rows), u32(h), f32(eps)],
         bindings: [
           g.binding(),
@@ -68,7 +81,6 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-12): 
           rstd.binding(),
           dx.binding(),
         ],
-        workgroups: grid(rows, 1),
       });
       accumulateGrad(x, dx);
     }
