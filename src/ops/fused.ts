@@ -8,7 +8,7 @@ import { gpu } from "../gpu/device.ts";
 import { Tensor } from "../tensor.ts";
 import { chunkElements } from "./elementwise.ts";
 import { sumToShape } from "./reduce.ts";
-import { rowKernel } from "./layernorm.ts";
+import { rowKernel } from "./_rows.ts";
 
 // Rows per partial column sum: many threads at BERT sizes (4096 rows x 3072 columns gives
 // 64 x 3072 threads) while each still loops a while. A multiple of 64, so that a range of

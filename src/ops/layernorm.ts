@@ -1,27 +1,14 @@
 // LayerNorm over the last dim, with its backward (dx, dgamma, dbeta).
 
 import { accumulateGrad, needsGrad, record } from "../autograd.ts";
-import { f32, grid, launch, u32 } from "../gpu/kernel.ts";
+import { f32, launch, u32 } from "../gpu/kernel.ts";
 import { Tensor } from "../tensor.ts";
 import { sumToShape } from "./reduce.ts";
+import { rowKernel } from "./_rows.ts";
 
 // Rows per partial sum of dgamma/dbeta: enough threads to fill a GPU at BERT sizes
 // (4096 rows x 768 cols gives 64 x 768 threads) while each thread still loops a while.
 const CHUNK = 64;
-
-/**
- * Rows up to this long run one thread per row (the `*_rows` entries); longer rows one workgroup
- * per row with a tree reduction. On lavapipe a workgroup barrier costs more than a short row's
- * arithmetic: the per-row kernels ran a 1024 x 128 LayerNorm about 10x slower.
- */
-export const ROW_THREAD_MAX = 256;
-
-/** Entry name and grid of a row kernel: `name_rows` over threads, or `name` over workgroups. */
-export function rowKernel(name: string, rows: number, h: number) {
-  return h <= ROW_THREAD_MAX
-    ? { entry: `${name}_rows`, workgroups: grid(rows, 64) }
-    : { entry: name, workgroups: grid(rows, 1) };
-}
 
 /**
  * Layer normalization over the last dim, as PyTorch's `LayerNorm`: for each row of

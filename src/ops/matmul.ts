@@ -144,7 +144,15 @@ function gemm(
 /** Elements of a shared b up to which a transposed b is copied untransposed first. */
 const TRANSPOSE_B_MAX = 1 << 22;
 
-function launchGemm(a: Tensor, b: Tensor, ta: boolean, tb: boolean, d: Dims, y: Tensor, wx: number) {
+function launchGemm(
+  a: Tensor,
+  b: Tensor,
+  ta: boolean,
+  tb: boolean,
+  d: Dims,
+  y: Tensor,
+  wx: number,
+) {
   const { batch, M, N, K, batched } = d;
   const v = (x: boolean) => (x ? 1 : 0);
   launch({

@@ -55,8 +55,10 @@ export interface KoreanQaOptions {
   paragraphsPerArticle?: number;
   /** Questions per paragraph, each on a distinct fact; default 3. */
   questionsPerParagraph?: number;
-  /** Fraction of contexts padded with filler facts to 1100-1800 characters; default 0.15. */
+  /** Fraction of contexts padded with filler facts to `longChars` characters; default 0.15. */
   longFraction?: number;
+  /** Length range, in characters, of the padded contexts; default `[1100, 1800]`. */
+  longChars?: [number, number];
   /**
    * How many of a kind's attributes a context states, the same ones for every entity of that kind
    * (so each question keeps same-kind distractors stating the same attribute); default all.
@@ -623,6 +625,7 @@ interface BuiltContext {
 
 interface ContextShape {
   long: boolean;
+  longChars: [number, number];
   mixed: boolean;
   attributesPerKind: number;
   entitiesPerKind: [number, number];
@@ -669,7 +672,7 @@ function buildContext(r: Rand, pools: Pools, theme: Kind[], shape: ContextShape)
   };
   for (const e of entities) addEntity(e);
   if (shape.long) {
-    const target = r.int(1100, 1800);
+    const target = r.int(...shape.longChars);
     while (chars < target) {
       const e = pick.make(r.pick(ALL_KINDS));
       entities.push(e);
@@ -717,6 +720,7 @@ function generate(
         : r.pick(THEMES);
       const built = buildContext(r, pools, theme, {
         long: r.next() < longFraction,
+        longChars: opts.longChars ?? [1100, 1800],
         mixed: !!opts.mixKinds,
         attributesPerKind: opts.attributesPerKind ?? Infinity,
         entitiesPerKind: opts.entitiesPerKind ?? [2, 4],
@@ -824,7 +828,7 @@ export function koreanQaCharset(): string {
 export interface DefaultSplitSizes extends
   Pick<
     KoreanQaOptions,
-    "attributesPerKind" | "entitiesPerKind" | "longFraction" | "poolSeed" | "mixKinds"
+    "attributesPerKind" | "entitiesPerKind" | "longFraction" | "longChars" | "poolSeed" | "mixKinds"
   > {
   /** Training questions; default 10000. */
   trainQuestions?: number;
@@ -839,12 +843,13 @@ export interface DefaultSplitSizes extends
  * facts, so nothing can be answered from memory.
  *
  * The default shape is sized for a tiny model trained from scratch in minutes: each context
- * mixes two kinds (one entity each, two attributes each), so a question's same-type distractors
- * are the other relations' values (a person's birth city beside the city entity, a birth year
- * beside a founding year) and the question's relation picks the answer; 5% of the contexts are
- * long (1100-1800 characters), so doc-stride windows are exercised. Telling apart several
- * entities of one kind (`entitiesPerKind: [2, 4]`, no `mixKinds`) is a harder task, which the
- * tiny model does not learn in that time.
+ * pairs two kinds (one entity each, one fact each, preferring facts whose type the other kind
+ * shares), so 79% of the questions have another span of the answer's type in their context (a
+ * person's birth year beside a city's founding year, a birth city beside the city entity's name)
+ * and the question's entity and relation pick the answer; 5% of the contexts are long (300-500
+ * characters, several 96-token windows), so doc-stride windows are exercised. Telling apart
+ * several entities of one kind (`entitiesPerKind: [2, 4]`, no `mixKinds`) is a harder task,
+ * which the tiny model does not learn in that time.
  *
  * @example
  * ```ts
@@ -859,14 +864,17 @@ export function defaultSplits(
 ): { train: SquadJson; eval: SquadJson } {
   const trainQ = sizes.trainQuestions ?? 10000;
   const evalQ = sizes.evalQuestions ?? 300;
-  const per = 4 * 3;
+  // Questions per article, at least: 4 paragraphs of at least one question. Generation stops
+  // at maxQuestions, so the bound only has to be high enough.
+  const per = 4;
   const s = seed >>> 0;
   const shape = {
     poolSeed: sizes.poolSeed ?? ((s + 0x51ed27) >>> 0),
     mixKinds: sizes.mixKinds ?? 2,
-    attributesPerKind: sizes.attributesPerKind ?? 2,
+    attributesPerKind: sizes.attributesPerKind ?? 1,
     entitiesPerKind: sizes.entitiesPerKind ?? [1, 1] as [number, number],
     longFraction: sizes.longFraction ?? 0.05,
+    longChars: sizes.longChars ?? [300, 500] as [number, number],
   };
   const train = generate({
     ...shape,

@@ -54,6 +54,15 @@ export interface TrainOptions extends EvalOptions {
    * windows then cost less.
    */
   groupByLength?: boolean;
+  /**
+   * Batch within length buckets: the windows are split by length into this many equal-count
+   * buckets; each epoch shuffles every bucket, cuts it into batches and shuffles the order of all
+   * the batches (see {@link bucketedEpochOrder}). Batches stay as varied as random ones but pad
+   * far less. Ignored with `groupByLength`; default 1 (plain shuffle).
+   */
+  lengthBuckets?: number;
+  /** AdamW's betas; default [0.9, 0.999]. */
+  adamBetas?: [number, number];
   /** Stop after this many steps of this session, saving a resumable checkpoint. */
   stopAfter?: number;
   /** Test aid: make the loss NaN at this step. */
@@ -187,6 +196,52 @@ export function groupedEpochOrder(
   return Int32Array.from(groups.flat());
 }
 
+/**
+ * An epoch's order in length buckets: features ranked by length (ties by the epoch's shuffle)
+ * are cut into `buckets` equal-count buckets; each bucket is shuffled and cut into batches of
+ * `batchSize`, and the batches of all buckets are shuffled together. Each batch then holds
+ * windows of similar length (little padding) drawn at random from its bucket, while unlike
+ * {@link groupedEpochOrder} consecutive batches do not run from long to short.
+ *
+ * @example
+ * ```ts
+ * import { bucketedEpochOrder } from "./mod.ts";
+ * const order = bucketedEpochOrder([5, 9, 2, 7, 3, 8], 2, 2, 0, 0);
+ * console.log(order); // every index once; each aligned pair from one bucket
+ * ```
+ */
+export function bucketedEpochOrder(
+  lengths: ArrayLike<number>,
+  batchSize: number,
+  buckets: number,
+  seed: number,
+  epoch: number,
+): Int32Array {
+  const order = epochOrder(lengths.length, seed, epoch);
+  const r = mulberry32((seed * 1000003 + epoch) ^ 0x5bd1e995);
+  const shuffle = <T>(xs: T[]): T[] => {
+    for (let i = xs.length - 1; i > 0; i--) {
+      const j = Math.floor(r() * (i + 1));
+      [xs[i], xs[j]] = [xs[j], xs[i]];
+    }
+    return xs;
+  };
+  const pos = new Int32Array(lengths.length);
+  order.forEach((f, i) => pos[f] = i);
+  const ranked = Array.from(order).sort((a, b) => lengths[a] - lengths[b] || pos[a] - pos[b]);
+  // Whole batches per bucket, so that batches stay aligned to `batchSize`; the one short batch
+  // (of the longest bucket) goes last.
+  const size = batchSize * Math.ceil(ranked.length / Math.max(1, buckets) / batchSize);
+  const batches: number[][] = [];
+  for (let b0 = 0; b0 < ranked.length; b0 += size) {
+    const bucket = shuffle(ranked.slice(b0, b0 + size));
+    for (let i = 0; i < bucket.length; i += batchSize) batches.push(bucket.slice(i, i + batchSize));
+  }
+  const tail = batches.at(-1);
+  const short = tail && tail.length < batchSize ? batches.pop()! : [];
+  return Int32Array.from([...shuffle(batches).flat(), ...short]);
+}
+
 function noDecay(name: string): boolean {
   return name.endsWith(".bias") || name.includes("LayerNorm");
 }
@@ -261,7 +316,7 @@ async function run(
       weightDecay: o.weightDecay,
     },
     { params: named.filter(([n]) => noDecay(n)).map(([, t]) => t), lr: o.lr, weightDecay: 0 },
-  ]);
+  ], { betas: o.adamBetas ?? [0.9, 0.999] });
   if (!o.quiet) {
     console.error(
       `train: ${train.length} examples → ${features.length} features; ${total} steps ` +
@@ -275,6 +330,8 @@ async function run(
   const orderOf = (e: number) =>
     o.groupByLength
       ? groupedEpochOrder(lengths, o.batchSize * o.gradAccum, o.seed, e)
+      : (o.lengthBuckets ?? 1) > 1
+      ? bucketedEpochOrder(lengths, o.batchSize, o.lengthBuckets!, o.seed, e)
       : epochOrder(features.length, o.seed, e);
   let order = orderOf(epoch);
   if (resume) await loadOptimizerState(resume.checkpointDir, model, opt);

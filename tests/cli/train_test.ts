@@ -35,6 +35,13 @@ Deno.test("train on the embedded default writes a full HF-layout run dir and end
     await Deno.stat(`${out}/${f}`);
   }
   await Deno.stat(`${out}/best/model.safetensors`);
+  // The embedded model: BERT-tiny's shape with a 256-wide FFN, no dropout.
+  const config = JSON.parse(await Deno.readTextFile(`${out}/config.json`));
+  assert.deepEqual(
+    [config.num_hidden_layers, config.hidden_size, config.intermediate_size],
+    [2, 128, 256],
+  );
+  assert.equal(config.hidden_dropout_prob, 0);
   const lines = (await Deno.readTextFile(`${out}/metrics.jsonl`)).trim().split("\n").map((l) =>
     JSON.parse(l)
   );
@@ -63,6 +70,8 @@ Deno.test("bad flags are usage errors with exit code 2 and no stack trace", asyn
     [["--model", "x", "--config", "tiny"], /not both/],
     [["--metric", "bleu"], /--metric/],
     [["--precision", "f8"], /--precision must be f32 or f16/],
+    [["--length-buckets", "0"], /--length-buckets/],
+    [["--adam-beta2", "1.5"], /--adam-beta2/],
   ];
   for (const [args, re] of cases) {
     const r = await runScript("train", args);

@@ -32,7 +32,7 @@ await Deno.writeTextFile(
     vocab: vocab.length,
     train: tf.map((f) => [...row(f), f.startPosition, f.endPosition]),
     eval: ef.map((f) => [...row(f), f.exampleIndex, f.offsets]),
-    examples: evalSet.map((e) => [e.context, e.answers.text]),
+    examples: evalSet.map((e) => [e.context, e.answers.text, e.question]),
   }),
 );
 console.error(`vocab ${vocab.length}, ${tf.length} train and ${ef.length} eval windows`);
