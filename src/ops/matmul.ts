@@ -141,8 +141,11 @@ function gemm(
   return y;
 }
 
-/** Elements of a shared b up to which a transposed b is copied untransposed first. */
-const TRANSPOSE_B_MAX = 1 << 22;
+/**
+ * Elements of a shared b up to which a transposed b is copied untransposed first: measured to
+ * pay at BERT-tiny widths; at 1024^3 the transposed read was within 5% already (BENCHMARKS.md).
+ */
+const TRANSPOSE_B_MAX = 1 << 18;
 
 function launchGemm(
   a: Tensor,

@@ -8,7 +8,12 @@ import {
   buildWordPieceVocab,
   VOCAB_SPECIAL_TOKENS,
 } from "../../src/text/vocab_builder.ts";
-import { defaultSplits, koreanQaCharset, type SquadJson } from "../../src/qa/synthetic.ts";
+import {
+  defaultSplits,
+  generateKoreanQa,
+  koreanQaCharset,
+  type SquadJson,
+} from "../../src/qa/synthetic.ts";
 
 /** BERT's WordPiece: greedy longest match, `##` continuations, a word with no match is [UNK]. */
 function wordPiece(vocab: ReadonlySet<string>, word: string): string[] {
@@ -150,8 +155,18 @@ Deno.test("answer spans start and end on token boundaries; particles become ## t
   assert.ok(toks[1].startsWith("##에"), toks.join(" "));
 });
 
-Deno.test("some generated contexts exceed a 384-token window", () => {
+Deno.test("the default splits have contexts over the embedded default's 96-token window", () => {
   const counts = splits.train.data.flatMap((a) =>
+    a.paragraphs.map((p) => tokenize(vocabSet, p.context).length)
+  );
+  const long = counts.filter((n) => n > 100).length;
+  assert.ok(long >= counts.length * 0.03, `${long}/${counts.length} contexts of > 100 tokens`);
+  assert.ok(counts.filter((n) => n <= 60).length >= counts.length * 0.9);
+});
+
+Deno.test("generateKoreanQa's default long contexts exceed a 384-token window", () => {
+  const s = generateKoreanQa({ seed: 4, articles: 40 });
+  const counts = s.data.flatMap((a) =>
     a.paragraphs.map((p) => tokenize(vocabSet, p.context).length)
   );
   const long = counts.filter((n) => n >= 450).length;
