@@ -54,7 +54,7 @@ optimizer (AdamW, eps 1e-8, no decay on biases and LayerNorm, clip 1.0)
   --weight-decay X       (default 0.01)
   --length-buckets N     batch windows within N equal-count length buckets, batches of all
                          buckets shuffled together: random batches of similar length, so
-                         little padding (default 1: plain shuffle; embedded default 4)
+                         little padding (default 1: plain shuffle; embedded default 6)
   --group-by-length      batch windows of similar length (HF group_by_length): faster
                          steps, but batches of long windows are mostly [CLS]-labelled; on
                          an earlier embedded default it stopped learning (EM 2.0 after
@@ -231,7 +231,7 @@ const EMBEDDED = {
   intermediateSize: 256,
   maxSeqLength: 96,
   docStride: 32,
-  lengthBuckets: 4,
+  lengthBuckets: 6,
   beta2: 0.98,
 };
 

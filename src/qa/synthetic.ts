@@ -844,10 +844,10 @@ export interface DefaultSplitSizes extends
  *
  * The default shape is sized for a tiny model trained from scratch in minutes: each context
  * pairs two kinds (one entity each, one fact each, preferring facts whose type the other kind
- * shares), so 79% of the questions have another span of the answer's type in their context (a
+ * shares), so 78% of the questions have another span of the answer's type in their context (a
  * person's birth year beside a city's founding year, a birth city beside the city entity's name)
- * and the question's entity and relation pick the answer; 5% of the contexts are long (300-500
- * characters, several 96-token windows), so doc-stride windows are exercised. Telling apart
+ * and the question's entity and relation pick the answer; 5% of the contexts are long (250-350
+ * characters, two or three 96-token windows), so doc-stride windows are exercised. Telling apart
  * several entities of one kind (`entitiesPerKind: [2, 4]`, no `mixKinds`) is a harder task,
  * which the tiny model does not learn in that time.
  *
@@ -874,7 +874,7 @@ export function defaultSplits(
     attributesPerKind: sizes.attributesPerKind ?? 1,
     entitiesPerKind: sizes.entitiesPerKind ?? [1, 1] as [number, number],
     longFraction: sizes.longFraction ?? 0.05,
-    longChars: sizes.longChars ?? [300, 500] as [number, number],
+    longChars: sizes.longChars ?? [250, 350] as [number, number],
   };
   const train = generate({
     ...shape,

@@ -53,7 +53,7 @@ function tokenize(vocab: ReadonlySet<string>, text: string): { tok: string; end:
 const textsOf = (s: SquadJson) =>
   s.data.flatMap((a) => a.paragraphs.flatMap((p) => [p.context, ...p.qas.map((q) => q.question)]));
 
-const splits = defaultSplits(0, { trainQuestions: 2000, evalQuestions: 150 });
+const splits = defaultSplits(0, { trainQuestions: 3000, evalQuestions: 150 });
 const trainTexts = textsOf(splits.train);
 const vocab = buildWordPieceVocab([...trainTexts, koreanQaCharset()], { size: 2000 });
 const vocabSet = new Set(vocab);

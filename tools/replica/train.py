@@ -7,12 +7,13 @@ trimmed to their longest window as ours are, and "tokens" counts what that costs
 proxy (best start+end sum over windows, n-best 20, max answer 30, exact string match, stricter
 than the official metric); at the end it prints error categories and examples.
 
-The embedded default's recipe (measured here, 4 epochs: EM 86.0 and 84.7 for seeds 0 and 1;
-3 epochs: 80.0-88.0 over those seeds and FFN widths 256 and 512):
+The embedded default's recipe (measured here with 4 buckets and the earlier 300-500-character long
+contexts, 4 epochs: EM 86.0 and 84.7 for seeds 0 and 1; 3 epochs: 80.0-88.0 over those seeds and
+FFN widths 256 and 512; the default now has 250-350 characters and 6 buckets):
 
     deno run -A tools/replica/dump_features.ts 42 10000 300 96 32 /tmp/d.json
     /usr/bin/python3 tools/replica/train.py /tmp/d.json --epochs 4 --bs 32 --lr 1e-3 --ff 256 \
-        --beta2 0.98 --group 3 --buckets 4 --drop 0 --threads 1
+        --beta2 0.98 --group 3 --buckets 6 --drop 0 --threads 1
 
 --group 3 is our --length-buckets (equal-count length buckets, batches shuffled together);
 --group 1|2 is HF's group_by_length (2 shuffles its batches). Diagnostic flags the recipe does not
