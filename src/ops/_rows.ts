@@ -5,7 +5,8 @@ import { grid } from "../gpu/kernel.ts";
 /**
  * Rows up to this long run one thread per row (the `*_rows` entries); longer rows one workgroup
  * per row with a tree reduction. On lavapipe a workgroup barrier costs more than a short row's
- * arithmetic: the per-row kernels ran a 1024 x 128 LayerNorm about 10x slower.
+ * arithmetic: at 1024 x 128 the per-row-workgroup forwards took 19.2 ms (layerNorm) and 10.1 ms
+ * (biasResidualLayerNorm), the per-thread ones 1.25 and 1.7 ms.
  */
 export const ROW_THREAD_MAX = 256;
 

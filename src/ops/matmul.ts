@@ -7,6 +7,7 @@ import { accumulateGrad, record } from "../autograd.ts";
 import { type Binding, grid, launch, u32 } from "../gpu/kernel.ts";
 import { gpu } from "../gpu/device.ts";
 import { Tensor } from "../tensor.ts";
+import { swapCopy } from "./_swap.ts";
 
 /** Transposes applied to the operands of {@linkcode matmul}. */
 export interface MatmulOptions {
@@ -108,7 +109,7 @@ function gemm(
   shape: number[],
   prec: MatmulPrecision,
 ): Tensor {
-  const { batch, M, N, K } = d;
+  const { batch, M, N, K, batched } = d;
   const wx = N <= 64 ? 4 : 8;
   const groups = [Math.ceil(N / (16 * wx)), Math.ceil(M / ROWS), batch] as const;
   const max = gpu().info.limits.maxComputeWorkgroupsPerDimension;
@@ -121,23 +122,28 @@ function gemm(
     gemmF16(a, b, ta, tb, d, y, wx);
     return y;
   }
-  if (tb && !d.batched && N * K <= TRANSPOSE_B_MAX) {
-    // A shared [N, K] b (a Linear weight) is copied to [K, N] first: with b transposed, the SIMD
-    // lanes of a thread row (consecutive columns n) read rows K floats apart, and at BERT-tiny
-    // shapes (512 x 128 x 128) that product took 2.5x as long as the untransposed one.
-    const bt = Tensor.empty([K, N]);
-    launch({
-      shader: "permute",
-      entry: "swap12",
-      params: [u32(N * K), u32(N), u32(K), u32(1)],
-      bindings: [b.binding(), bt.binding()],
-      workgroups: grid(N * K, 256),
-    });
-    launchGemm(a, bt, ta, false, d, y, wx);
-    bt.dispose();
-    return y;
-  }
-  launchGemm(a, b, ta, tb, d, y, wx);
+  // A shared [N, K] b (a Linear weight) is copied to [K, N] first: with b transposed, the SIMD
+  // lanes of a thread row (consecutive columns n) read rows K floats apart, and at BERT-tiny
+  // shapes (512 x 128 x 128) that product took 2.5x as long as the untransposed one.
+  const bt = tb && !batched && N * K <= TRANSPOSE_B_MAX ? swapCopy(b, [1, N, K, 1]) : null;
+  const tbEff = tb && !bt;
+  const v = (x: boolean) => (x ? 1 : 0);
+  launch({
+    shader: "matmul",
+    entry: "matmul",
+    constants: {
+      TRANS_A: v(ta),
+      TRANS_B: v(tbEff),
+      VEC_A: v((ta ? M : K) % 4 === 0),
+      VEC_B: v((tbEff ? K : N) % 4 === 0),
+      VEC_C: v(N % 4 === 0),
+      WX: wx,
+    },
+    params: [u32(M), u32(N), u32(K), u32(batched ? M * K : 0), u32(batched ? K * N : 0)],
+    bindings: [vec4Binding(a), vec4Binding(bt ?? b), vec4Binding(y)],
+    workgroups: groups,
+  });
+  bt?.dispose();
   return y;
 }
 
@@ -146,34 +152,6 @@ function gemm(
  * pay at BERT-tiny widths; at 1024^3 the transposed read was within 5% already (BENCHMARKS.md).
  */
 const TRANSPOSE_B_MAX = 1 << 18;
-
-function launchGemm(
-  a: Tensor,
-  b: Tensor,
-  ta: boolean,
-  tb: boolean,
-  d: Dims,
-  y: Tensor,
-  wx: number,
-) {
-  const { batch, M, N, K, batched } = d;
-  const v = (x: boolean) => (x ? 1 : 0);
-  launch({
-    shader: "matmul",
-    entry: "matmul",
-    constants: {
-      TRANS_A: v(ta),
-      TRANS_B: v(tb),
-      VEC_A: v((ta ? M : K) % 4 === 0),
-      VEC_B: v((tb ? K : N) % 4 === 0),
-      VEC_C: v(N % 4 === 0),
-      WX: wx,
-    },
-    params: [u32(M), u32(N), u32(K), u32(batched ? M * K : 0), u32(batched ? K * N : 0)],
-    bindings: [vec4Binding(a), vec4Binding(b), vec4Binding(y)],
-    workgroups: [Math.ceil(N / (16 * wx)), Math.ceil(M / ROWS), batch],
-  });
-}
 
 // op(X) as a zero-padded [Rp, Cp] f16 copy (per batch entry when `batched`), held in an f32
 // tensor of half the element count.

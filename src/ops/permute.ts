@@ -1,22 +1,8 @@
 // Axis swap for attention heads: [B, S, H, Dh] <-> [B, H, S, Dh].
 
 import { accumulateGrad, record } from "../autograd.ts";
-import { grid, launch, u32 } from "../gpu/kernel.ts";
-import { Tensor } from "../tensor.ts";
-
-/** [A, B, C, D] -> [A, C, B, D] as a contiguous copy, never recorded. */
-function swap(x: Tensor): Tensor {
-  const [a, b, c, d] = x.shape;
-  const y = Tensor.empty([a, c, b, d], x.dtype);
-  launch({
-    shader: "permute",
-    entry: "swap12",
-    params: [u32(y.size), u32(b), u32(c), u32(d)],
-    bindings: [x.binding(), y.binding()],
-    workgroups: grid(y.size, 256),
-  });
-  return y;
-}
+import type { Tensor } from "../tensor.ts";
+import { swapCopy } from "./_swap.ts";
 
 /**
  * Swaps axes 1 and 2 of a 4-D tensor, `[A, B, C, D] -> [A, C, B, D]`, as a contiguous copy:
@@ -35,8 +21,8 @@ function swap(x: Tensor): Tensor {
  */
 export function swapAxes12(x: Tensor): Tensor {
   if (x.shape.length !== 4) throw new Error(`swapAxes12: needs a 4-D tensor, got [${x.shape}]`);
-  const y = swap(x);
+  const y = swapCopy(x);
   return record(y, [x], (g) => {
-    if (x.requiresGrad) accumulateGrad(x, swap(g));
+    if (x.requiresGrad) accumulateGrad(x, swapCopy(g));
   });
 }

@@ -155,13 +155,19 @@ export interface TrainSummary {
 
 /** The epoch's feature order: a seeded Fisher-Yates shuffle. */
 export function epochOrder(n: number, seed: number, epoch: number): Int32Array {
-  const r = mulberry32(seed * 1000003 + epoch);
-  const order = Int32Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
+  return shuffled(Int32Array.from({ length: n }, (_, i) => i), mulberry32(seed * 1000003 + epoch));
+}
+
+/** Fisher-Yates in place, drawing from `r`. */
+function shuffled<T extends { length: number; [i: number]: unknown }>(
+  xs: T,
+  r: () => number,
+): T {
+  for (let i = xs.length - 1; i > 0; i--) {
     const j = Math.floor(r() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
+    [xs[i], xs[j]] = [xs[j], xs[i]];
   }
-  return order;
+  return xs;
 }
 
 /**
@@ -217,29 +223,21 @@ export function bucketedEpochOrder(
   seed: number,
   epoch: number,
 ): Int32Array {
-  const order = epochOrder(lengths.length, seed, epoch);
   const r = mulberry32((seed * 1000003 + epoch) ^ 0x5bd1e995);
-  const shuffle = <T>(xs: T[]): T[] => {
-    for (let i = xs.length - 1; i > 0; i--) {
-      const j = Math.floor(r() * (i + 1));
-      [xs[i], xs[j]] = [xs[j], xs[i]];
-    }
-    return xs;
-  };
-  const pos = new Int32Array(lengths.length);
-  order.forEach((f, i) => pos[f] = i);
-  const ranked = Array.from(order).sort((a, b) => lengths[a] - lengths[b] || pos[a] - pos[b]);
+  // A stable sort: ties keep the epoch's shuffled order.
+  const ranked = Array.from(epochOrder(lengths.length, seed, epoch))
+    .sort((a, b) => lengths[a] - lengths[b]);
   // Whole batches per bucket, so that batches stay aligned to `batchSize`; the one short batch
   // (of the longest bucket) goes last.
   const size = batchSize * Math.ceil(ranked.length / Math.max(1, buckets) / batchSize);
   const batches: number[][] = [];
   for (let b0 = 0; b0 < ranked.length; b0 += size) {
-    const bucket = shuffle(ranked.slice(b0, b0 + size));
+    const bucket = shuffled(ranked.slice(b0, b0 + size), r);
     for (let i = 0; i < bucket.length; i += batchSize) batches.push(bucket.slice(i, i + batchSize));
   }
   const tail = batches.at(-1);
   const short = tail && tail.length < batchSize ? batches.pop()! : [];
-  return Int32Array.from([...shuffle(batches).flat(), ...short]);
+  return Int32Array.from([...shuffled(batches, r).flat(), ...short]);
 }
 
 function noDecay(name: string): boolean {
