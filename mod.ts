@@ -51,6 +51,8 @@ export * from "./src/optim/schedule.ts";
 export * from "./src/train/progress.ts";
 export * from "./src/train/log.ts";
 export * from "./src/train/checkpoint.ts";
+export * from "./src/train/sampler.ts";
+export * from "./src/train/trainer.ts";
 
 // Models and checkpoints.
 export * from "./src/io/safetensors.ts";
@@ -65,7 +67,7 @@ export * from "./src/qa/metrics.ts";
 export * from "./src/qa/features.ts";
 export * from "./src/qa/postprocess.ts";
 export * from "./src/qa/evaluate.ts";
-export * from "./src/qa/train.ts";
+export * from "./src/qa/task.ts";
 export * from "./src/qa/model_dir.ts";
 export * from "./src/qa/synthetic.ts";
 

@@ -7,10 +7,15 @@
 
 import { openSafetensors, writeSafetensors } from "../io/safetensors.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
-import type { Module } from "../nn/module.ts";
 import type { AdamW } from "../optim/adamw.ts";
 import { Tensor } from "../tensor.ts";
 import { CheckpointError } from "../models/checkpoint.ts";
+
+/** What a checkpoint needs of a model: its parameters by name. */
+export interface NamedParameters {
+  /** Every parameter with its HF name. */
+  namedParameters(): [string, Tensor][];
+}
 
 /** The pointer file at the run dir's root. */
 export const STATE_FILE = "trainer_state.json";
@@ -51,7 +56,7 @@ async function syncDir(dir: string): Promise<void> {
 export async function saveTrainingCheckpoint(
   runDir: string,
   step: number,
-  model: Module,
+  model: NamedParameters,
   opt: AdamW,
   state: Record<string, unknown>,
   writeExtra: (dir: string) => Promise<void>,
@@ -152,7 +157,11 @@ export async function readTrainerPointer(
 }
 
 /** Restores optimizer moments and step from a checkpoint dir written by {@linkcode saveTrainingCheckpoint}. */
-export async function loadOptimizerState(dir: string, model: Module, opt: AdamW): Promise<void> {
+export async function loadOptimizerState(
+  dir: string,
+  model: NamedParameters,
+  opt: AdamW,
+): Promise<void> {
   const r = await openSafetensors(`${dir}/optimizer.safetensors`);
   try {
     const names = new Map(model.namedParameters().map(([n, t]) => [t, n]));

@@ -20,7 +20,8 @@ import { gpu } from "../../src/gpu/device.ts";
 import { matmulPrecision } from "../../src/ops/matmul.ts";
 import type { LossScalerState } from "../../src/optim/loss_scale.ts";
 import { loadQaModelDir } from "../../src/qa/model_dir.ts";
-import { NonFiniteError, TrainingInterrupted, type TrainOptions } from "../../src/qa/train.ts";
+import type { TrainOptions } from "../../src/qa/task.ts";
+import { NonFiniteError, TrainingInterrupted } from "../../src/train/trainer.ts";
 
 const HAS_F16 = gpu().info.features.includes("shader-f16");
 if (!HAS_F16) {

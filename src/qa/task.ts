@@ -1,0 +1,213 @@
+// Extractive QA as a task of the Trainer: HF run_qa.py's training windows, its batches and loss,
+// and evaluation by n-best postprocessing and the official metric, best checkpoint by EM.
+
+import type { BertForQuestionAnswering } from "../models/bert.ts";
+import { saveModel } from "../models/checkpoint.ts";
+import type { BertTokenizer } from "../text/tokenizer.ts";
+import {
+  type ResumeState,
+  type TaskEvaluation,
+  Trainer,
+  type TrainerOptions,
+  type TrainTask,
+} from "../train/trainer.ts";
+import type { Tensor } from "../tensor.ts";
+import type { QAExample } from "./dataset.ts";
+import { prepareTrainFeatures, type QaFeature } from "./features.ts";
+import {
+  batchOf,
+  type EvalOptions,
+  type EvalResult,
+  evaluateQa,
+  type QaBatch,
+} from "./evaluate.ts";
+import { writePredictions } from "./postprocess.ts";
+
+/** Hyperparameters of a QA fine-tuning run: the Trainer's and the QA windows' (the CLI's flags). */
+export interface TrainOptions extends TrainerOptions, EvalOptions {}
+
+/** Files of a QA checkpoint that also live at the run dir's root (HF layout). */
+export const ROOT_FILES: readonly string[] = [
+  "config.json",
+  "model.safetensors",
+  "tokenizer.json",
+  "vocab.txt",
+  "tokenizer_config.json",
+  "special_tokens_map.json",
+];
+
+/** What a finished QA run reports (the final JSON line, less formatting). */
+export interface TrainSummary {
+  /** Final exact match, 0–100. */
+  exact_match: number;
+  /** Final F1, 0–100. */
+  f1: number;
+  /** Evaluation questions. */
+  examples: number;
+  /** Evaluation windows. */
+  features: number;
+  /** Wall-clock time of the final evaluation, in seconds. */
+  seconds: number;
+  /** Wall-clock time of training, evaluations excluded, in seconds. */
+  train_seconds: number;
+  /** Optimizer steps taken. */
+  steps: number;
+  /** Training windows. */
+  train_features: number;
+  /** Training throughput in tokens (padding included) per second. */
+  tokens_per_s: number;
+}
+
+/** A QA evaluation as the Trainer sees it, with the full result for the artifacts. */
+export interface QaEvaluation extends TaskEvaluation {
+  /** Predictions, n-best lists and scores. */
+  result: EvalResult;
+}
+
+/** Saves model, config and tokenizer in HF layout into `dir`. */
+export async function saveQaModel(
+  model: BertForQuestionAnswering,
+  tokenizer: BertTokenizer,
+  dir: string,
+): Promise<void> {
+  await saveModel(model, model.config, dir);
+  await tokenizer.save(dir);
+}
+
+/**
+ * Extractive QA for the {@linkcode Trainer}: training windows labelled as run_qa.py labels
+ * them, batches trimmed to their longest window, the mean start/end cross-entropy, and
+ * evaluation by EM/F1 (the best checkpoint by EM, ties to the lower eval loss).
+ */
+export class QaTask implements TrainTask<QaBatch, QaEvaluation> {
+  /** Shown in logs and the plot. */
+  readonly title = "QA";
+  /** The best checkpoint is the one with the highest exact match. */
+  readonly best = { metric: "exact_match", greaterIsBetter: true };
+  /** HF layout files linked at the run dir's root. */
+  readonly rootFiles = ROOT_FILES;
+  /** The model as the Trainer drives it. */
+  readonly model;
+
+  private constructor(
+    readonly qa: BertForQuestionAnswering,
+    readonly tokenizer: BertTokenizer,
+    readonly features: readonly QaFeature[],
+    readonly evalSet: readonly QAExample[],
+    readonly o: EvalOptions,
+    readonly summary: string,
+  ) {
+    this.model = {
+      namedParameters: () => qa.namedParameters(),
+      train: (on: boolean) => qa.train(on),
+      setDropoutStep: (seed: number, step: number) => {
+        qa.bert.drop.seed = seed;
+        qa.bert.setStep(step);
+      },
+    };
+  }
+
+  /** Builds the training windows of `train` (one feature per window). */
+  static async create(
+    model: BertForQuestionAnswering,
+    tokenizer: BertTokenizer,
+    train: readonly QAExample[],
+    evalSet: readonly QAExample[],
+    o: EvalOptions,
+  ): Promise<QaTask> {
+    const features = await prepareTrainFeatures(train, tokenizer, {
+      maxLength: o.maxSeqLength,
+      stride: o.docStride,
+    });
+    const summary = `${train.length} examples → ${features.length} features`;
+    return new QaTask(model, tokenizer, features, evalSet, o, summary);
+  }
+
+  /** Training windows. */
+  get size(): number {
+    return this.features.length;
+  }
+
+  /** Unpadded length of each window. */
+  lengths(): number[] {
+    return this.features.map((f) => f.attentionMask.reduce((a, b) => a + b, 0));
+  }
+
+  /** The windows `indices` with their start/end labels. */
+  batch(indices: Int32Array): QaBatch {
+    return batchOf([...indices].map((i) => this.features[i]), true);
+  }
+
+  /** B×S tokens, padding included. */
+  tokens(b: QaBatch): number {
+    return b.batch * b.seq;
+  }
+
+  /** The mean of the start and end cross-entropies. */
+  loss(b: QaBatch): Tensor {
+    return this.qa.forward(b).loss!;
+  }
+
+  /** EM/F1 on the evaluation set, as run_qa.py evaluates. */
+  async evaluate(): Promise<QaEvaluation> {
+    const r = await evaluateQa(this.qa, this.tokenizer, this.evalSet, this.o);
+    return {
+      metrics: { exact_match: r.exact_match, f1: r.f1 },
+      loss: r.evalLoss,
+      seconds: r.seconds,
+      result: r,
+    };
+  }
+
+  /** `EM x F1 y`. */
+  describe(e: QaEvaluation): string {
+    return `EM ${e.result.exact_match.toFixed(2)} F1 ${e.result.f1.toFixed(2)}`;
+  }
+
+  /** Model, config and tokenizer in HF layout. */
+  save(dir: string): Promise<void> {
+    return saveQaModel(this.qa, this.tokenizer, dir);
+  }
+
+  /** predictions.json and nbest_predictions.json. */
+  async writeArtifacts(dir: string, e: QaEvaluation): Promise<void> {
+    await writePredictions(dir, e.result);
+  }
+}
+
+/**
+ * Trains `model` on `train` examples with the {@linkcode Trainer} and {@linkcode QaTask},
+ * evaluating on `evalSet` every `evalEvery` steps and at the end; writes the run directory
+ * (last checkpoint at its root, best by EM in `best/`, metrics.jsonl, plot.svg, predictions).
+ * `o.precision` "f16" must be resolved against the device's features by the caller.
+ */
+export async function trainQa(
+  model: BertForQuestionAnswering,
+  tokenizer: BertTokenizer,
+  train: readonly QAExample[],
+  evalSet: readonly QAExample[],
+  o: TrainOptions,
+  resume?: ResumeState,
+  extraState: Record<string, unknown> = {},
+): Promise<TrainSummary> {
+  const task = await QaTask.create(model, tokenizer, train, evalSet, o);
+  if (!task.size) throw new Error("no training features: the training set is empty");
+  const trainer = new Trainer(task, o);
+  try {
+    const { final, trainSeconds, steps, tokensPerS } = await trainer.fit(resume, extraState);
+    const r = final.result;
+    return {
+      exact_match: r.exact_match,
+      f1: r.f1,
+      examples: r.examples,
+      features: r.features,
+      seconds: r.seconds,
+      train_seconds: trainSeconds,
+      steps,
+      train_features: task.size,
+      tokens_per_s: tokensPerS,
+    };
+  } finally {
+    trainer.dispose();
+  }
+}

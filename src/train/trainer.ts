@@ -1,0 +1,503 @@
+// One training loop for every task, as HF's Trainer: AdamW (no decay on biases and LayerNorm),
+// linear warmup/decay, gradient accumulation, clipping, f16 loss scaling, the NaN guard, SIGINT
+// and --stop-after, crash-safe checkpoints with bit-exact resume, progress, metrics.jsonl, the
+// plot, evaluation every N steps and the best checkpoint by the task's metric. A task brings
+// only what is its own: see {@linkcode TrainTask}.
+
+import { backward, noGrad } from "../autograd.ts";
+import { add, scale, zeros } from "../ops/elementwise.ts";
+import { type MatmulPrecision, matmulPrecision, setMatmulPrecision } from "../ops/matmul.ts";
+import { AdamW } from "../optim/adamw.ts";
+import { clipCoefficient, gradNorm, nonFiniteGuard } from "../optim/clip.ts";
+import { LossScaler, type LossScalerOptions, type LossScalerState } from "../optim/loss_scale.ts";
+import { linearWarmupDecay } from "../optim/schedule.ts";
+import { keep, scopeAsync, type Tensor } from "../tensor.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
+import { loadOptimizerState, saveTrainingCheckpoint } from "./checkpoint.ts";
+import { appendJsonl, plotSvg, readJsonl } from "./log.ts";
+import { ProgressBar } from "./progress.ts";
+import { bucketedEpochOrder, epochOrder, groupedEpochOrder } from "./sampler.ts";
+
+/** The task-independent hyperparameters of a run (the CLI's run, optimizer and reliability flags). */
+export interface TrainerOptions {
+  /** Run directory: checkpoints, best/, metrics.jsonl and plot.svg. */
+  out: string;
+  /** Passes over the training items (may be fractional). */
+  epochs: number;
+  /** Optimizer steps; overrides `epochs`. */
+  maxSteps?: number;
+  /** Items per micro-batch. */
+  batchSize: number;
+  /** Micro-batches per optimizer step. */
+  gradAccum: number;
+  /** Evaluate and checkpoint every this many steps, or every epoch (and always at the end). */
+  evalEvery: number | "epoch";
+  /** Seed of the data order and of dropout. */
+  seed: number;
+  /** Peak learning rate. */
+  lr: number;
+  /** Fraction of the steps spent in linear warmup. */
+  warmupRatio: number;
+  /** Warmup steps; overrides `warmupRatio` when given (HF's `warmup_steps`). */
+  warmupSteps?: number;
+  /** AdamW weight decay; biases and LayerNorm weights get none. */
+  weightDecay: number;
+  /** AdamW's betas; default [0.9, 0.999]. */
+  adamBetas?: [number, number];
+  /** AdamW's epsilon; default 1e-8. */
+  adamEps?: number;
+  /** Gradient clipping norm; default 1.0. */
+  maxGradNorm?: number;
+  /** Read the loss back every this many steps (a readback is a GPU sync). */
+  logEvery: number;
+  /** Also write a resumable checkpoint every this many steps (without evaluating). */
+  saveEvery?: number;
+  /**
+   * Batch items of similar length, as Hugging Face's `group_by_length`: each epoch's shuffle
+   * is cut into megabatches of 50 batches, each sorted longest first (see
+   * {@linkcode groupedEpochOrder}).
+   */
+  groupByLength?: boolean;
+  /**
+   * Batch within this many equal-count length buckets, batches of all buckets shuffled together
+   * (see {@linkcode bucketedEpochOrder}). Ignored with `groupByLength`; default 1 (plain shuffle).
+   */
+  lengthBuckets?: number;
+  /** Stop after this many steps of this session, saving a resumable checkpoint. */
+  stopAfter?: number;
+  /** Test aid: make the loss NaN at this step. */
+  injectNanAt?: number;
+  /** No progress bar or log lines on stderr. */
+  quiet?: boolean;
+  /**
+   * Matmul precision (default "f32"). "f16" rounds every matmul operand to f16 (needs the
+   * device feature `shader-f16`; resolve it with `resolvePrecision` first) with f32 master
+   * weights and dynamic loss scaling: a step whose scaled gradients overflow is skipped and the
+   * scale halves. metrics.jsonl then gets `loss_scale` and `skipped_steps`.
+   */
+  precision?: MatmulPrecision;
+  /** The f16 loss scaler's constants (default torch.cuda.amp.GradScaler's). */
+  lossScaler?: LossScalerOptions;
+}
+
+/** What a model must offer the Trainer: its parameters, a training switch, dropout seeding. */
+export interface TrainableModel {
+  /** Every parameter with its HF name; those with `requiresGrad` are trained. */
+  namedParameters(): [string, Tensor][];
+  /** Switches dropout on (true) or off. */
+  train(on: boolean): void;
+  /** Dropout masks are a function of (run seed, step, site): a resumed run draws the same ones. */
+  setDropoutStep?(seed: number, step: number): void;
+}
+
+/** One evaluation's result, as a task reports it. */
+export interface TaskEvaluation {
+  /** The task's metrics by their logged names, e.g. `{ exact_match, f1 }`. */
+  metrics: Record<string, number>;
+  /** Mean evaluation loss; breaks ties of the best metric (lower wins). */
+  loss: number;
+  /** Wall-clock seconds of the evaluation. */
+  seconds: number;
+}
+
+/**
+ * What a task brings to the {@linkcode Trainer}: its model, its training items (already turned
+ * into features), how to batch them and compute the loss, how to evaluate, which metric is
+ * better, and how to save the model and the task's artifacts.
+ */
+export interface TrainTask<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> {
+  /** Shown in logs and the plot's title, e.g. "QA". */
+  readonly title: string;
+  /** The model being trained. */
+  readonly model: TrainableModel;
+  /** Number of training items (features); the Trainer samples indices `0..size-1`. */
+  readonly size: number;
+  /** One line on the data, e.g. "300 examples → 324 features". */
+  readonly summary: string;
+  /** Tokens of each item, for length grouping and buckets; without it they are not offered. */
+  lengths?(): ArrayLike<number>;
+  /** The model input of the items `indices`, with labels. */
+  batch(indices: Int32Array): Batch;
+  /** Tokens a batch costs (padding included), for tokens/s. */
+  tokens(batch: Batch): number;
+  /** The scalar training loss of a batch (with the tape on). */
+  loss(batch: Batch): Tensor;
+  /** Evaluates the model (the Trainer restores training mode afterwards). */
+  evaluate(): Promise<Evaluation>;
+  /**
+   * The metric that picks the best checkpoint (a key of `metrics`, or "eval_loss"), and whether
+   * higher is better; ties go to the lower eval loss.
+   */
+  readonly best: { metric: string; greaterIsBetter: boolean };
+  /** How an evaluation reads in the log, e.g. "EM 80.00 F1 85.00". */
+  describe(e: Evaluation): string;
+  /** Saves the model and what it needs (config, tokenizer) in HF layout into `dir`. */
+  save(dir: string): Promise<void>;
+  /** Files of a saved model that also live at the run dir's root (HF layout). */
+  readonly rootFiles: readonly string[];
+  /** Writes the task's artifacts of an evaluation (for QA, predictions and n-best) into `dir`. */
+  writeArtifacts?(dir: string, e: Evaluation): Promise<void>;
+}
+
+/** Where a resumed run picks up: the trainer state saved with its last checkpoint. */
+export interface ResumeState {
+  /** Last completed optimizer step. */
+  step: number;
+  /** Epoch and position in that epoch's item order. */
+  epoch: number;
+  /** Items of the current epoch already consumed. */
+  cursor: number;
+  /** Tokens processed so far (for tokens/s). */
+  tokens: number;
+  /** Best metric so far and its eval loss (runs saved before the Trainer wrote `em`). */
+  best: BestScore | { em: number; loss: number } | null;
+  /** The verified checkpoint directory to restore optimizer moments from. */
+  checkpointDir: string;
+  /** The loss scaler's state, saved by f16 runs. */
+  lossScale?: LossScalerState;
+}
+
+/** The best evaluation so far: the task's metric and the eval loss that breaks ties. */
+export interface BestScore {
+  /** The value of the task's best metric. */
+  value: number;
+  /** Its eval loss. */
+  loss: number;
+}
+
+/** What a finished run reports. */
+export interface TrainResult<Evaluation extends TaskEvaluation = TaskEvaluation> {
+  /** The final evaluation. */
+  final: Evaluation;
+  /** Wall-clock time of training, evaluations excluded, in seconds. */
+  trainSeconds: number;
+  /** Optimizer steps taken in all. */
+  steps: number;
+  /** Training throughput in tokens (padding included) per second. */
+  tokensPerS: number;
+}
+
+/** The run stopped early (SIGINT or --stop-after) after saving a resumable checkpoint. */
+export class TrainingInterrupted extends Error {
+  /** Stopped after `step`; the resumable checkpoint is in the run directory `out`. */
+  constructor(readonly step: number, readonly out: string) {
+    super(
+      `stopped after step ${step}; a resumable checkpoint is in ${out} (resume with --resume ${out})`,
+    );
+    this.name = "TrainingInterrupted";
+  }
+}
+
+/** The loss or the gradient norm was NaN/Inf; nothing after the last checkpoint was saved. */
+export class NonFiniteError extends Error {
+  /** Non-finite at `step`; `out` is the run directory holding the last good checkpoint. */
+  constructor(readonly step: number, out: string) {
+    super(
+      `non-finite loss or gradient norm at step ${step}; stopped (that step's update was skipped; ` +
+        `the last good checkpoint in ${out} is intact)`,
+    );
+    this.name = "NonFiniteError";
+  }
+}
+
+function noDecay(name: string): boolean {
+  return name.endsWith(".bias") || name.includes("LayerNorm");
+}
+
+function bestOf(b: ResumeState["best"] | undefined): BestScore | null {
+  if (!b) return null;
+  return "value" in b ? b : { value: b.em, loss: b.loss };
+}
+
+/**
+ * Trains a task's model. Build it, then call {@linkcode Trainer.fit} for a whole run, or
+ * {@linkcode Trainer.step} to drive single optimizer steps over batches of your own.
+ *
+ * @example
+ * ```ts
+ * import { crossEntropy, initGpu, Linear, Tensor, Trainer } from "./mod.ts";
+ * await initGpu();
+ * const fc = new Linear(2, 2, { seed: 0 });
+ * const x = Tensor.fromArray([0, 1, 1, 0], [2, 2]);
+ * const y = Tensor.fromArray(new Int32Array([1, 0]), [2]);
+ * const t = new Trainer({
+ *   title: "toy", model: fc, size: 2, summary: "2 points",
+ *   batch: () => null, tokens: () => 2, loss: () => crossEntropy(fc.forward(x), y),
+ *   evaluate: () => Promise.resolve({ metrics: {}, loss: 0, seconds: 0 }),
+ *   best: { metric: "eval_loss", greaterIsBetter: false }, describe: () => "",
+ *   save: () => Promise.resolve(), rootFiles: [],
+ * }, { out: "", epochs: 1, maxSteps: 5, batchSize: 2, gradAccum: 1, evalEvery: 5, seed: 0,
+ *   lr: 0.1, warmupRatio: 0, weightDecay: 0, logEvery: 1, quiet: true });
+ * console.log(await t.step(1, () => null, true)); // the first step's loss
+ * t.dispose();
+ * ```
+ */
+export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> {
+  /** The optimizer over the model's trainable parameters. */
+  readonly opt: AdamW;
+  /** Total optimizer steps of the run. */
+  readonly total: number;
+  /** Warmup steps of the linear schedule. */
+  readonly warmup: number;
+  /** Optimizer steps per epoch. */
+  readonly stepsPerEpoch: number;
+  private readonly params: Tensor[];
+  private readonly scaler: LossScaler | null;
+  private readonly firstBad: Tensor;
+  private readonly precisionBefore: MatmulPrecision;
+
+  /** A trainer of `task` with options `o`; sets the matmul precision until `dispose`. */
+  constructor(readonly task: TrainTask<Batch, Evaluation>, readonly o: TrainerOptions) {
+    if (!task.size) throw new Error("no training items: the training set is empty");
+    this.stepsPerEpoch = Math.ceil(task.size / (o.batchSize * o.gradAccum));
+    this.total = o.maxSteps ?? Math.ceil(o.epochs * this.stepsPerEpoch);
+    this.warmup = o.warmupSteps ?? Math.floor(o.warmupRatio * this.total);
+    const named = task.model.namedParameters().filter(([, t]) => t.requiresGrad);
+    this.params = named.map(([, t]) => t);
+    this.opt = new AdamW([
+      {
+        params: named.filter(([n]) => !noDecay(n)).map(([, t]) => t),
+        lr: o.lr,
+        weightDecay: o.weightDecay,
+      },
+      { params: named.filter(([n]) => noDecay(n)).map(([, t]) => t), lr: o.lr, weightDecay: 0 },
+    ], { betas: o.adamBetas ?? [0.9, 0.999], eps: o.adamEps });
+    this.precisionBefore = matmulPrecision();
+    setMatmulPrecision(o.precision ?? "f32");
+    this.scaler = o.precision === "f16" ? new LossScaler(o.lossScaler) : null;
+    this.firstBad = keep(zeros([1], "i32"));
+  }
+
+  /** The LR multiplier of `step` (1-based): HF's linear warmup and decay. */
+  lrScale(step: number): number {
+    return linearWarmupDecay(step - 1, this.warmup, this.total);
+  }
+
+  /**
+   * One optimizer step: `gradAccum` micro-batches from `next`, each forward and backward (the
+   * loss scaled for accumulation and by the f16 scaler), then the guard, clipping (or the
+   * scaler's unscale and skip) and AdamW, all in one submission. Returns the summed loss when
+   * `wantLoss` (a readback), else NaN. Throws {@linkcode NonFiniteError} once a non-finite loss
+   * or gradient norm has been seen at a readback.
+   */
+  async step(step: number, next: () => Batch, wantLoss: boolean): Promise<number> {
+    const { o, task, scaler, firstBad } = this;
+    const lrScale = this.lrScale(step);
+    return await scopeAsync(async () => {
+      let sum: Tensor | null = null;
+      for (let m = 0; m < o.gradAccum; m++) {
+        const out = task.loss(next());
+        let l = o.gradAccum > 1 ? scale(out, 1 / o.gradAccum) : out;
+        if (step === o.injectNanAt) l = scale(l, NaN);
+        backward(scaler ? scaler.scaleLoss(l) : l);
+        sum = sum ? noGrad(() => add(sum!, l)) : l;
+      }
+      noGrad(() => {
+        const norm = gradNorm(this.params);
+        if (scaler) {
+          // An overflow of the scaled gradients is the scaler's: it skips the step and backs
+          // off. The guard watches the unscaled loss, and the scale, which turns NaN only when
+          // gradients stay non-finite at a scale far below any f16 overflow.
+          const gradScale = scaler.update(norm, o.maxGradNorm ?? 1.0);
+          nonFiniteGuard(sum!, scaler.scale, firstBad, step);
+          this.opt.step(lrScale, gradScale, scaler.skipped);
+        } else {
+          nonFiniteGuard(sum!, norm, firstBad, step);
+          this.opt.step(lrScale, clipCoefficient(norm, o.maxGradNorm ?? 1.0));
+        }
+      });
+      this.opt.zeroGrad();
+      if (!wantLoss) return NaN;
+      const bad = await firstBad.item();
+      if (bad) throw new NonFiniteError(bad, o.out);
+      return await sum!.item();
+    });
+  }
+
+  /**
+   * Trains to the end (or to `stopAfter`/SIGINT), evaluating every `evalEvery` steps and at the
+   * end; writes the run directory: the last checkpoint at its root, the best by the task's
+   * metric in `best/`, metrics.jsonl, plot.svg and the task's artifacts. `extraState` is saved
+   * in `trainer_state.json` beside the loop's own state (a CLI keeps its data spec there).
+   */
+  async fit(
+    resume?: ResumeState,
+    extraState: Record<string, unknown> = {},
+  ): Promise<TrainResult<Evaluation>> {
+    if (this.scaler && resume?.lossScale) this.scaler.loadState(resume.lossScale);
+    const { o, task, scaler, total, warmup, stepsPerEpoch } = this;
+    await Deno.mkdir(o.out, { recursive: true });
+    const metricsPath = `${o.out}/metrics.jsonl`;
+    if (!o.quiet) {
+      console.error(
+        `train: ${task.summary}; ${total} steps ` +
+          `(batch ${o.batchSize} × accum ${o.gradAccum}), warmup ${warmup}`,
+      );
+    }
+    const evalEvery = o.evalEvery === "epoch" ? stepsPerEpoch : o.evalEvery;
+
+    let epoch = resume?.epoch ?? 0;
+    let cursor = resume?.cursor ?? 0;
+    const lengths = task.lengths?.();
+    const orderOf = (e: number) =>
+      lengths && o.groupByLength
+        ? groupedEpochOrder(lengths, o.batchSize * o.gradAccum, o.seed, e)
+        : lengths && (o.lengthBuckets ?? 1) > 1
+        ? bucketedEpochOrder(lengths, o.batchSize, o.lengthBuckets!, o.seed, e)
+        : epochOrder(task.size, o.seed, e);
+    let order = orderOf(epoch);
+    if (resume) await loadOptimizerState(resume.checkpointDir, task.model, this.opt);
+    let tokens = resume?.tokens ?? 0;
+    const nextBatch = (): Batch => {
+      if (cursor >= order.length) {
+        epoch++;
+        cursor = 0;
+        order = orderOf(epoch);
+      }
+      const idx = order.subarray(cursor, Math.min(cursor + o.batchSize, order.length));
+      cursor += idx.length;
+      const b = task.batch(idx);
+      tokens += task.tokens(b);
+      return b;
+    };
+
+    const bar = o.quiet ? null : new ProgressBar(total, "train");
+    const t0 = performance.now();
+    let lastLoss = NaN;
+    let lastScale: number | undefined;
+    let best = bestOf(resume?.best);
+    const checkpoint = async (step: number) => {
+      // A save is a sync point anyway: never save past a non-finite step.
+      const bad = await this.firstBad.item();
+      if (bad) throw new NonFiniteError(bad, o.out);
+      const state = {
+        ...extraState,
+        step,
+        epoch,
+        cursor,
+        tokens,
+        best,
+        options: o,
+        ...(scaler ? { lossScale: await scaler.state() } : {}),
+      };
+      await saveTrainingCheckpoint(
+        o.out,
+        step,
+        task.model,
+        this.opt,
+        state,
+        (dir) => task.save(dir),
+        [...task.rootFiles],
+      );
+    };
+    // f16 runs log the loss scale and the skipped steps with every loss they read back.
+    const scaleFields = async (): Promise<Record<string, number>> => {
+      if (!scaler) return {};
+      const st = await scaler.state();
+      return { loss_scale: st.scale, skipped_steps: st.skipped };
+    };
+    let interrupted = false;
+    const onSigint = () => {
+      interrupted = true;
+    };
+    Deno.addSignalListener("SIGINT", onSigint);
+    let last: Evaluation | null = null;
+    let evalSeconds = 0;
+    const evaluate = async (step: number) => {
+      const e0 = performance.now();
+      let r: Evaluation;
+      try {
+        r = await task.evaluate();
+      } finally {
+        task.model.train(true);
+      }
+      last = r;
+      await appendJsonl(metricsPath, {
+        step,
+        epoch: +(step / stepsPerEpoch).toFixed(3),
+        loss: Number.isFinite(lastLoss) ? lastLoss : null,
+        lr: o.lr * this.lrScale(step),
+        eval_loss: r.loss,
+        ...r.metrics,
+        tokens_per_s: tokens / ((performance.now() - t0) / 1000 - evalSeconds),
+        ...await scaleFields(),
+      });
+      await writeFileAtomic(
+        `${o.out}/plot.svg`,
+        new TextEncoder().encode(
+          plotSvg(await readJsonl(metricsPath), `${task.title} training: ${o.out}`, {
+            metrics: Object.keys(r.metrics),
+          }),
+        ),
+      );
+      await checkpoint(step);
+      await task.writeArtifacts?.(o.out, r);
+      const value = task.best.metric === "eval_loss" ? r.loss : r.metrics[task.best.metric];
+      if (value === undefined) throw new Error(`the evaluation has no metric ${task.best.metric}`);
+      const sign = task.best.greaterIsBetter ? 1 : -1;
+      const better = !best || sign * (value - best.value) > 0 ||
+        (value === best.value && r.loss < best.loss);
+      if (better) {
+        best = { value, loss: r.loss };
+        await task.save(`${o.out}/best`);
+        await task.writeArtifacts?.(`${o.out}/best`, r);
+      }
+      if (!o.quiet) {
+        console.error(
+          `\neval @${step}: ${task.describe(r)} ` +
+            `eval_loss ${r.loss.toFixed(4)} (${r.seconds.toFixed(1)}s)`,
+        );
+      }
+      evalSeconds += (performance.now() - e0) / 1000;
+    };
+
+    task.model.train(true);
+    const first = (resume?.step ?? 0) + 1;
+    try {
+      for (let step = first; step <= total; step++) {
+        task.model.setDropoutStep?.(o.seed, step);
+        const lrScale = this.lrScale(step);
+        const wantLoss = step % o.logEvery === 0 || step === total;
+        const loss = await this.step(step, nextBatch, wantLoss);
+        if (wantLoss) {
+          lastLoss = loss;
+          if (!Number.isFinite(loss)) {
+            throw new Error(
+              `loss is ${loss} at step ${step}; stopping (the last checkpoint is intact)`,
+            );
+          }
+          const scaled = await scaleFields();
+          lastScale = scaled.loss_scale ?? lastScale;
+          await appendJsonl(metricsPath, { step, loss, lr: o.lr * lrScale, ...scaled });
+        }
+        bar?.update(step, {
+          loss: Number.isFinite(lastLoss) ? lastLoss : "-",
+          lr: o.lr * lrScale,
+          "tok/s": Math.round(tokens / ((performance.now() - t0) / 1000 - evalSeconds)),
+          ...(scaler ? { scale: lastScale ?? "-" } : {}),
+        });
+        if (step % evalEvery === 0 && step !== total) await evaluate(step);
+        else if (o.saveEvery && step % o.saveEvery === 0 && step !== total) await checkpoint(step);
+        if (interrupted || (o.stopAfter && step - first + 1 >= o.stopAfter && step !== total)) {
+          bar?.done();
+          await checkpoint(step);
+          throw new TrainingInterrupted(step, o.out);
+        }
+      }
+    } finally {
+      Deno.removeSignalListener("SIGINT", onSigint);
+    }
+    bar?.done();
+    const trainSeconds = (performance.now() - t0) / 1000 - evalSeconds;
+    await evaluate(total);
+    return { final: last!, trainSeconds, steps: total, tokensPerS: tokens / trainSeconds };
+  }
+
+  /** Frees the optimizer state and the guard, and restores the matmul precision. */
+  dispose(): void {
+    setMatmulPrecision(this.precisionBefore);
+    this.scaler?.dispose();
+    this.firstBad.dispose();
+    this.opt.dispose();
+  }
+}
