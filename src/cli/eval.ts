@@ -7,7 +7,16 @@ import { loadQaModelDir } from "../qa/model_dir.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { ProgressBar } from "../train/progress.ts";
 import { parseFlags, runCli, UsageError } from "./_common.ts";
-import { intFlag, metricFlag, precisionFlag, windowFlags } from "./_qa_flags.ts";
+import {
+  intFlag,
+  metricFlag,
+  PRECISION_FLAGS,
+  precisionFlag,
+  TASK_FLAGS,
+  taskFlag,
+  WINDOW_FLAGS,
+  windowFlags,
+} from "./_flags.ts";
 import { resolvePrecision, setMatmulPrecision } from "../ops/matmul.ts";
 
 const USAGE = "usage: deno task eval --model DIR --data FILE [--out predictions.json] " +
@@ -18,6 +27,7 @@ const HELP = `${USAGE}
 Runs BertForQuestionAnswering over every window of every question, postprocesses as HF
 run_qa.py (n-best, max answer length) and scores with the official metric.
 
+  --task NAME            qa (default qa)
   --model DIR            HF-layout model directory
   --data FILE            SQuAD-format dataset
   --out FILE             predictions {id: answer} (default predictions.json); the n-best
@@ -39,22 +49,23 @@ The last line of stdout is JSON:
 /** Runs the CLI on `args` (without the program name). */
 export async function main(args: string[]): Promise<void> {
   const f = parseFlags(args, {
+    ...TASK_FLAGS,
     model: { type: "string" },
     data: { type: "string" },
     out: { type: "string" },
     metric: { type: "string" },
     "batch-size": { type: "string" },
-    "max-seq-length": { type: "string" },
-    "doc-stride": { type: "string" },
+    ...WINDOW_FLAGS,
     "n-best": { type: "string" },
     "max-answer-length": { type: "string" },
-    precision: { type: "string" },
+    ...PRECISION_FLAGS,
     help: { type: "boolean" },
   }, USAGE);
   if (f.help) {
     console.log(HELP);
     return;
   }
+  taskFlag(f.task, USAGE);
   if (!f.model) throw new UsageError("--model is required", USAGE);
   if (!f.data) throw new UsageError("--data is required", USAGE);
   const win = windowFlags(f, USAGE, { maxSeqLength: 384, docStride: 128 });

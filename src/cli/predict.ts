@@ -6,7 +6,7 @@ import { predictLogits } from "../qa/evaluate.ts";
 import { postprocessQaPredictions } from "../qa/postprocess.ts";
 import { loadQaModelDir } from "../qa/model_dir.ts";
 import { parseFlags, runCli, UsageError } from "./_common.ts";
-import { intFlag, windowFlags } from "./_qa_flags.ts";
+import { intFlag, TASK_FLAGS, taskFlag, WINDOW_FLAGS, windowFlags } from "./_flags.ts";
 
 const USAGE = "usage: deno task predict --model DIR --question Q --context C [--top-k K]";
 
@@ -15,6 +15,7 @@ const HELP = `${USAGE}
 Prints the K best answer spans with their probabilities (softmax over the n-best scores)
 and start+end logit scores, then one JSON line with all of them.
 
+  --task NAME            qa (default qa)
   --model DIR            HF-layout model directory
   --question Q           the question
   --context C            the passage to answer from (long passages are windowed)
@@ -27,12 +28,12 @@ and start+end logit scores, then one JSON line with all of them.
 /** Runs the CLI on `args` (without the program name). */
 export async function main(args: string[]): Promise<void> {
   const f = parseFlags(args, {
+    ...TASK_FLAGS,
     model: { type: "string" },
     question: { type: "string" },
     context: { type: "string" },
     "top-k": { type: "string" },
-    "max-seq-length": { type: "string" },
-    "doc-stride": { type: "string" },
+    ...WINDOW_FLAGS,
     "max-answer-length": { type: "string" },
     help: { type: "boolean" },
   }, USAGE);
@@ -40,6 +41,7 @@ export async function main(args: string[]): Promise<void> {
     console.log(HELP);
     return;
   }
+  taskFlag(f.task, USAGE);
   if (!f.model) throw new UsageError("--model is required", USAGE);
   if (!f.question?.trim()) {
     throw new UsageError("--question is required and must not be empty", USAGE);

@@ -14,7 +14,23 @@ import { readTrainerPointer } from "../train/checkpoint.ts";
 import { buildWordPieceVocab } from "../text/vocab_builder.ts";
 import { BertTokenizer } from "../text/tokenizer.ts";
 import { DataError, parseFlags, runCli, UsageError } from "./_common.ts";
-import { intFlag, metricFlag, numFlag, precisionFlag, windowFlags } from "./_qa_flags.ts";
+import {
+  checkResumeFlags,
+  intFlag,
+  metricFlag,
+  OPTIMIZER_FLAGS,
+  PRECISION_FLAGS,
+  PRECISION_HELP,
+  RELIABILITY_FLAGS,
+  RUN_FLAGS,
+  sessionFlags,
+  TASK_FLAGS,
+  taskFlag,
+  trainerFlags,
+  WINDOW_FLAGS,
+  windowFlags,
+} from "./_flags.ts";
+import type { ResumeState } from "../train/trainer.ts";
 import { resolvePrecision } from "../ops/matmul.ts";
 import type { LossScalerState } from "../optim/loss_scale.ts";
 
@@ -39,19 +55,23 @@ data
   --eval FILE            SQuAD-format evaluation set (default: the generated held-out set)
   --max-train-samples N  use the first N training examples
   --max-eval-samples N   use the first N evaluation examples
+task
+  --task NAME            qa (default qa)
 run
   --out DIR              run directory (default runs/<timestamp>)
   --epochs N             epochs (default 2; embedded default 4)
   --max-steps N          optimizer steps; overrides --epochs
   --batch-size N         features per micro-batch (default 8; embedded default 32)
   --grad-accum N         micro-batches per optimizer step (default 1)
-  --eval-every N         evaluate and checkpoint every N steps (default: at the end only)
+  --eval-every N|epoch   evaluate and checkpoint every N steps or every epoch (default: at
+                         the end only; embedded default every epoch)
   --seed N               seed of init, dropout and data order (default 42)
 optimizer (AdamW, eps 1e-8, no decay on biases and LayerNorm, clip 1.0)
   --lr X                 peak learning rate (default 3e-5; embedded default 1e-3)
   --adam-beta1 X         AdamW beta1 (default 0.9)
   --adam-beta2 X         AdamW beta2 (default 0.999; embedded default 0.98)
   --warmup-ratio X       linear warmup fraction of the steps (default 0.1)
+  --warmup-steps N       linear warmup steps; overrides --warmup-ratio
   --weight-decay X       (default 0.01)
   --length-buckets N     batch windows within N equal-count length buckets, batches of all
                          buckets shuffled together: random batches of similar length, so
@@ -60,11 +80,7 @@ optimizer (AdamW, eps 1e-8, no decay on biases and LayerNorm, clip 1.0)
                          steps, but batches of long windows are mostly [CLS]-labelled; on
                          an earlier embedded default it stopped learning (EM 2.0 after
                          1,316 steps). Overrides --length-buckets
-  --precision P          f32 | f16 (default f32). f16: matmul operands rounded to f16,
-                         f32 accumulation and master weights, dynamic loss scaling (a step
-                         whose gradients overflow is skipped and the scale halves; the scale
-                         goes to metrics.jsonl and checkpoints). Needs the adapter feature
-                         shader-f16; without it: a warning, and f32
+${PRECISION_HELP}
 QA
   --max-seq-length N     window length in tokens (default 384; embedded default 96)
   --doc-stride N         overlap between windows (default 128; embedded default 32)
@@ -74,7 +90,8 @@ QA
 reliability
   --resume RUN_DIR       continue a stopped run in RUN_DIR (weights, AdamW moments, step,
                          LR schedule, dropout RNG and data order are restored; other
-                         settings come from the run, --max-steps/--epochs may extend it)
+                         settings come from the run: a recipe flag given must agree with
+                         it, else exit 2; --max-steps/--epochs may extend it)
   --save-every N         also write a resumable checkpoint every N steps
   --stop-after N         stop after N steps of this session with a resumable checkpoint
   --inject-nan-at N      testing aid: make the loss NaN at step N
@@ -89,6 +106,7 @@ tokenizer files), the best by EM in best/, metrics.jsonl and plot.svg. The last 
 stdout is JSON: {"exact_match", "f1", "examples", "features", "seconds", "train_seconds"}.`;
 
 const FLAGS = {
+  ...TASK_FLAGS,
   model: { type: "string" },
   config: { type: "string" },
   tokenizer: { type: "string" },
@@ -98,32 +116,43 @@ const FLAGS = {
   eval: { type: "string" },
   "max-train-samples": { type: "string" },
   "max-eval-samples": { type: "string" },
-  out: { type: "string" },
-  epochs: { type: "string" },
-  "max-steps": { type: "string" },
-  "batch-size": { type: "string" },
-  "grad-accum": { type: "string" },
-  "eval-every": { type: "string" },
-  seed: { type: "string" },
-  lr: { type: "string" },
-  "warmup-ratio": { type: "string" },
-  "weight-decay": { type: "string" },
-  "group-by-length": { type: "boolean" },
-  "length-buckets": { type: "string" },
-  "adam-beta1": { type: "string" },
-  "adam-beta2": { type: "string" },
-  precision: { type: "string" },
-  "max-seq-length": { type: "string" },
-  "doc-stride": { type: "string" },
+  ...RUN_FLAGS,
+  ...OPTIMIZER_FLAGS,
+  ...PRECISION_FLAGS,
+  ...WINDOW_FLAGS,
   "n-best": { type: "string" },
   "max-answer-length": { type: "string" },
   metric: { type: "string" },
-  resume: { type: "string" },
-  "save-every": { type: "string" },
-  "stop-after": { type: "string" },
-  "inject-nan-at": { type: "string" },
+  ...RELIABILITY_FLAGS,
   help: { type: "boolean" },
 } as const;
+
+/** Flags of the recipe that `--resume` checks against the run, by their option keys. */
+const RECIPE_KEYS = {
+  "batch-size": "batchSize",
+  "grad-accum": "gradAccum",
+  "eval-every": "evalEvery",
+  seed: "seed",
+  lr: "lr",
+  "adam-beta1": "adamBetas.0",
+  "adam-beta2": "adamBetas.1",
+  "warmup-ratio": "warmupRatio",
+  "warmup-steps": "warmupSteps",
+  "weight-decay": "weightDecay",
+  "length-buckets": "lengthBuckets",
+  "group-by-length": "groupByLength",
+  precision: "precision",
+  "max-seq-length": "maxSeqLength",
+  "doc-stride": "docStride",
+  "n-best": "nBest",
+  "max-answer-length": "maxAnswerLength",
+  metric: "metric",
+  train: "data.train",
+  eval: "data.eval",
+  "max-train-samples": "data.maxTrain",
+  "max-eval-samples": "data.maxEval",
+  out: "out",
+};
 
 /** Where the data of a run comes from; saved with checkpoints so a resume reloads it. */
 interface DataSpec {
@@ -159,8 +188,8 @@ async function loadData(d: DataSpec) {
 }
 
 /** Continues the run in `dir` from its last verified checkpoint. */
-async function resumeRun(dir: string, f: Record<string, unknown>): Promise<void> {
-  for (const k of ["model", "config", "tokenizer", "vocab", "train", "eval", "out", "precision"]) {
+async function resumeRun(dir: string, f: Flags): Promise<void> {
+  for (const k of ["model", "config", "tokenizer", "vocab"] as const) {
     if (f[k] !== undefined) {
       throw new UsageError(`--resume takes --${k} from the run dir; leave it out`, USAGE);
     }
@@ -172,17 +201,23 @@ async function resumeRun(dir: string, f: Record<string, unknown>): Promise<void>
     epoch: number;
     cursor: number;
     tokens: number;
-    best: { em: number; loss: number } | null;
+    best: ResumeState["best"];
     lossScale?: LossScalerState;
   };
+  const fresh = recipe(f);
+  checkResumeFlags(
+    f,
+    USAGE,
+    { ...st.options, data: st.data, out: dir },
+    { ...fresh.opts, data: fresh.spec, out: f.out },
+    RECIPE_KEYS,
+  );
   const o: TrainOptions = {
     ...st.options,
     out: dir,
-    maxSteps: intFlag(f["max-steps"] as string, "max-steps", USAGE) ?? st.options.maxSteps,
-    epochs: numFlag(f.epochs as string, "epochs", USAGE, 0.01, 1e4) ?? st.options.epochs,
-    saveEvery: intFlag(f["save-every"] as string, "save-every", USAGE),
-    stopAfter: intFlag(f["stop-after"] as string, "stop-after", USAGE),
-    injectNanAt: intFlag(f["inject-nan-at"] as string, "inject-nan-at", USAGE),
+    maxSteps: f["max-steps"] !== undefined ? fresh.opts.maxSteps : st.options.maxSteps,
+    epochs: f.epochs !== undefined ? fresh.opts.epochs : st.options.epochs,
+    ...sessionFlags(f, USAGE),
   };
   const { train, evalSet } = await loadData(st.data);
   const gpu = await initGpu();
@@ -234,6 +269,19 @@ const EMBEDDED = {
   docStride: 32,
   lengthBuckets: 6,
   beta2: 0.98,
+  // Each epoch's evaluation (a few seconds) draws the learning curve in plot.svg.
+  evalEvery: "epoch" as const,
+};
+
+/** Defaults with --train: HF run_qa.py's usual fine-tuning recipe. */
+const FILE_RECIPE = {
+  epochs: 2,
+  batchSize: 8,
+  lr: 3e-5,
+  maxSeqLength: 384,
+  docStride: 128,
+  lengthBuckets: 1,
+  beta2: 0.999,
 };
 
 function timestamp(): string {
@@ -244,6 +292,31 @@ function asExamples(json: unknown, name: string): QAExample[] {
   return parseSquad(json, name, { mode: "eval" }).examples;
 }
 
+type Flags = ReturnType<typeof parseFlags<typeof FLAGS>>;
+
+/** The run's options and data spec from the flags, over the embedded or the file recipe. */
+function recipe(f: Flags): { opts: TrainOptions; spec: DataSpec } {
+  const d = f.train ? FILE_RECIPE : EMBEDDED;
+  const t = trainerFlags(f, USAGE, d);
+  const opts: TrainOptions = {
+    out: f.out ?? `runs/${timestamp()}`,
+    ...t,
+    ...windowFlags(f, USAGE, d),
+    nBest: intFlag(f["n-best"], "n-best", USAGE, 1, 1000) ?? 20,
+    maxAnswerLength: intFlag(f["max-answer-length"], "max-answer-length", USAGE, 1, 512) ?? 30,
+    metric: metricFlag(f.metric, USAGE) ?? "korquad",
+    ...sessionFlags(f, USAGE),
+  };
+  const spec: DataSpec = {
+    train: f.train,
+    eval: f.eval,
+    maxTrain: intFlag(f["max-train-samples"], "max-train-samples", USAGE),
+    maxEval: intFlag(f["max-eval-samples"], "max-eval-samples", USAGE),
+    seed: t.seed,
+  };
+  return { opts, spec };
+}
+
 /** Runs the CLI on `args` (without the program name). */
 export async function main(args: string[]): Promise<void> {
   const f = parseFlags(args, FLAGS, USAGE);
@@ -251,6 +324,7 @@ export async function main(args: string[]): Promise<void> {
     console.log(HELP);
     return;
   }
+  taskFlag(f.task, USAGE);
   if (f.resume) return await resumeRun(f.resume, f);
   if (f.model && f.config) throw new UsageError("give --model or --config, not both", USAGE);
   if (f.tokenizer && f.vocab) throw new UsageError("give --tokenizer or --vocab, not both", USAGE);
@@ -260,53 +334,8 @@ export async function main(args: string[]): Promise<void> {
   if (f.config && !(f.config in PRESETS)) {
     throw new UsageError(`--config must be tiny, mini, small or base, got "${f.config}"`, USAGE);
   }
-  const embedded = !f.train;
-  const d = embedded ? EMBEDDED : {
-    epochs: 2,
-    batchSize: 8,
-    lr: 3e-5,
-    maxSeqLength: 384,
-    docStride: 128,
-    lengthBuckets: 1,
-    beta2: 0.999,
-  };
-  const seed = intFlag(f.seed, "seed", USAGE, 0) ?? 42;
-  const win = windowFlags(f, USAGE, d);
-  const opts: TrainOptions = {
-    out: f.out ?? `runs/${timestamp()}`,
-    epochs: numFlag(f.epochs, "epochs", USAGE, 0.01, 1e4) ?? d.epochs,
-    maxSteps: intFlag(f["max-steps"], "max-steps", USAGE),
-    batchSize: intFlag(f["batch-size"], "batch-size", USAGE, 1, 4096) ?? d.batchSize,
-    gradAccum: intFlag(f["grad-accum"], "grad-accum", USAGE, 1, 4096) ?? 1,
-    evalEvery: intFlag(f["eval-every"], "eval-every", USAGE) ?? Number.MAX_SAFE_INTEGER,
-    seed,
-    lr: numFlag(f.lr, "lr", USAGE, 0, 10) ?? d.lr,
-    warmupRatio: numFlag(f["warmup-ratio"], "warmup-ratio", USAGE, 0, 1) ?? 0.1,
-    weightDecay: numFlag(f["weight-decay"], "weight-decay", USAGE, 0, 10) ?? 0.01,
-    groupByLength: !!f["group-by-length"],
-    lengthBuckets: intFlag(f["length-buckets"], "length-buckets", USAGE, 1, 1000) ??
-      d.lengthBuckets,
-    adamBetas: [
-      numFlag(f["adam-beta1"], "adam-beta1", USAGE, 0, 0.999999) ?? 0.9,
-      numFlag(f["adam-beta2"], "adam-beta2", USAGE, 0, 0.999999) ?? d.beta2,
-    ],
-    ...win,
-    nBest: intFlag(f["n-best"], "n-best", USAGE, 1, 1000) ?? 20,
-    maxAnswerLength: intFlag(f["max-answer-length"], "max-answer-length", USAGE, 1, 512) ?? 30,
-    metric: metricFlag(f.metric, USAGE) ?? "korquad",
-    logEvery: 10,
-    saveEvery: intFlag(f["save-every"], "save-every", USAGE),
-    stopAfter: intFlag(f["stop-after"], "stop-after", USAGE),
-    injectNanAt: intFlag(f["inject-nan-at"], "inject-nan-at", USAGE),
-    precision: precisionFlag(f.precision, USAGE) ?? "f32",
-  };
-  const spec: DataSpec = {
-    train: f.train,
-    eval: f.eval,
-    maxTrain: intFlag(f["max-train-samples"], "max-train-samples", USAGE),
-    maxEval: intFlag(f["max-eval-samples"], "max-eval-samples", USAGE),
-    seed,
-  };
+  const { opts, spec } = recipe(f);
+  const seed = opts.seed;
 
   // Data first: a bad file fails before the GPU or the model is touched.
   const { train, evalSet, generated } = await loadData(spec);

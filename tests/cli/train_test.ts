@@ -72,6 +72,9 @@ Deno.test("bad flags are usage errors with exit code 2 and no stack trace", asyn
     [["--precision", "f8"], /--precision must be f32 or f16/],
     [["--length-buckets", "0"], /--length-buckets/],
     [["--adam-beta2", "1.5"], /--adam-beta2/],
+    [["--task", "ner"], /unknown --task "ner"; known tasks: qa/],
+    [["--eval-every", "often"], /--eval-every/],
+    [["--warmup-steps", "-1"], /--warmup-steps/],
   ];
   for (const [args, re] of cases) {
     const r = await runScript("train", args);
@@ -139,4 +142,12 @@ Deno.test("--precision f16 logs loss_scale; without shader-f16 (GL) it warns and
   assert.equal(st.options.precision, "f32");
   assert.ok(!("lossScale" in st));
   await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("eval and predict take --task too: an unknown one is a usage error listing the known", async () => {
+  for (const cli of ["eval", "predict"]) {
+    const r = await runScript(cli, ["--task", "ner", "--model", "x"]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(errorLines(r.stderr)[0], /^error: unknown --task "ner"; known tasks: qa$/);
+  }
 });

@@ -31,7 +31,22 @@ Deno.test("10 steps, a stop, and a resume to 20 give the same model bytes as 20 
   ]);
   assert.equal(stop.code, 130, stop.stderr);
   assert.equal((await readTrainerPointer(a)).step, 10);
-  const resumed = await runScript("train", ["--resume", a]);
+  // A recipe flag that disagrees with the run is refused before anything is touched.
+  for (
+    const [flags, re] of [
+      [["--lr", "0.5"], /^error: --lr 0\.5 disagrees with the run being resumed \(0\.001\)/],
+      [["--adam-beta2", "0.999"], /^error: --adam-beta2 0\.999 disagrees .* \(0\.98\)/],
+      [["--max-train-samples", "40"], /^error: --max-train-samples 40 disagrees .* \(48\)/],
+      [["--group-by-length"], /^error: --group-by-length disagrees .* \(false\)/],
+    ] as const
+  ) {
+    const bad = await runScript("train", ["--resume", a, ...flags]);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(errorLines(bad.stderr)[0], re);
+    assert.equal((await readTrainerPointer(a)).step, 10);
+  }
+  // Flags that agree with the run are accepted.
+  const resumed = await runScript("train", ["--resume", a, ...SMALL, "--adam-beta2", "0.98"]);
   assert.equal(resumed.code, 0, resumed.stderr);
   const straight = await runScript("train", ["--max-steps", "20", "--out", b, ...SMALL]);
   assert.equal(straight.code, 0, straight.stderr);

@@ -1,0 +1,218 @@
+// Flag parsing and the flag groups shared by the CLIs: numbers are validated, with usage errors
+// (exit 2). A group is a declaration for parseFlags, its help text, and a parser.
+
+import { UsageError } from "./_common.ts";
+
+/** Parses an integer flag within [min, max]; undefined stays undefined. */
+export function intFlag(
+  v: string | undefined,
+  name: string,
+  usage: string,
+  min = 1,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`--${name} must be an integer in [${min}, ${max}], got "${v}"`, usage);
+  }
+  return n;
+}
+
+/** Parses a number flag within [min, max]. */
+export function numFlag(
+  v: string | undefined,
+  name: string,
+  usage: string,
+  min: number,
+  max: number,
+): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n) || n < min || n > max) {
+    throw new UsageError(`--${name} must be a number in [${min}, ${max}], got "${v}"`, usage);
+  }
+  return n;
+}
+
+/** Checks `--metric`. */
+export function metricFlag(v: string | undefined, usage: string): "korquad" | "squad" | undefined {
+  if (v === undefined || v === "korquad" || v === "squad") return v;
+  throw new UsageError(`--metric must be korquad or squad, got "${v}"`, usage);
+}
+
+/** Checks `--precision`. */
+export function precisionFlag(v: string | undefined, usage: string): "f32" | "f16" | undefined {
+  if (v === undefined || v === "f32" || v === "f16") return v;
+  throw new UsageError(`--precision must be f32 or f16, got "${v}"`, usage);
+}
+
+/** The windowing flags, checked together: the stride must be shorter than the window. */
+export function windowFlags(
+  f: { "max-seq-length"?: string; "doc-stride"?: string },
+  usage: string,
+  defaults: { maxSeqLength: number; docStride: number },
+): { maxSeqLength: number; docStride: number } {
+  const maxSeqLength = intFlag(f["max-seq-length"], "max-seq-length", usage, 8, 512) ??
+    defaults.maxSeqLength;
+  const docStride = intFlag(f["doc-stride"], "doc-stride", usage, 0) ?? defaults.docStride;
+  if (docStride >= maxSeqLength) {
+    throw new UsageError(
+      `--doc-stride (${docStride}) must be smaller than --max-seq-length (${maxSeqLength})`,
+      usage,
+    );
+  }
+  return { maxSeqLength, docStride };
+}
+
+/** The tasks that train, eval and predict know, by their `--task` names. */
+export const TASK_NAMES = ["qa"] as const;
+
+/** A `--task` name. */
+export type TaskName = typeof TASK_NAMES[number];
+
+/** Checks `--task` (default `qa`); an unknown name lists the known ones. */
+export function taskFlag(v: string | undefined, usage: string): TaskName {
+  if (v === undefined) return "qa";
+  if ((TASK_NAMES as readonly string[]).includes(v)) return v as TaskName;
+  throw new UsageError(`unknown --task "${v}"; known tasks: ${TASK_NAMES.join(", ")}`, usage);
+}
+
+/** `--task`, shared by train, eval and predict. */
+export const TASK_FLAGS = { task: { type: "string" } } as const;
+
+/** The run group: where the run goes, how long it trains, how it batches and evaluates. */
+export const RUN_FLAGS = {
+  out: { type: "string" },
+  epochs: { type: "string" },
+  "max-steps": { type: "string" },
+  "batch-size": { type: "string" },
+  "grad-accum": { type: "string" },
+  "eval-every": { type: "string" },
+  seed: { type: "string" },
+} as const;
+
+/** The optimizer group: AdamW, the schedule and the batch order. */
+export const OPTIMIZER_FLAGS = {
+  lr: { type: "string" },
+  "adam-beta1": { type: "string" },
+  "adam-beta2": { type: "string" },
+  "warmup-ratio": { type: "string" },
+  "warmup-steps": { type: "string" },
+  "weight-decay": { type: "string" },
+  "length-buckets": { type: "string" },
+  "group-by-length": { type: "boolean" },
+} as const;
+
+/** The reliability group: resume, extra checkpoints, and the test aids. */
+export const RELIABILITY_FLAGS = {
+  resume: { type: "string" },
+  "save-every": { type: "string" },
+  "stop-after": { type: "string" },
+  "inject-nan-at": { type: "string" },
+} as const;
+
+/** The precision group. */
+export const PRECISION_FLAGS = { precision: { type: "string" } } as const;
+
+/** The window group of token-window tasks (QA). */
+export const WINDOW_FLAGS = {
+  "max-seq-length": { type: "string" },
+  "doc-stride": { type: "string" },
+} as const;
+
+/** Help text of `--precision`. */
+export const PRECISION_HELP =
+  `  --precision P          f32 | f16 (default f32). f16: matmul operands rounded to f16,
+                         f32 accumulation; in training f32 master weights and dynamic loss
+                         scaling (a step whose gradients overflow is skipped and the scale
+                         halves; the scale goes to metrics.jsonl and checkpoints). Needs the
+                         adapter feature shader-f16; without it: a warning, and f32`;
+
+/** Defaults of the run and optimizer groups that differ between recipes. */
+export interface RecipeDefaults {
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  beta2: number;
+  lengthBuckets: number;
+  evalEvery?: number | "epoch";
+}
+
+type Flags = Record<string, string | boolean | undefined>;
+
+/** `--eval-every N` or `--eval-every epoch`. */
+function evalEveryFlag(v: string | undefined, usage: string): number | "epoch" | undefined {
+  return v === "epoch" ? v : intFlag(v, "eval-every", usage);
+}
+
+/** The run, optimizer and precision groups as Trainer options (`out` left to the caller). */
+export function trainerFlags(f: Flags, usage: string, d: RecipeDefaults) {
+  const s = (k: string) => f[k] as string | undefined;
+  return {
+    epochs: numFlag(s("epochs"), "epochs", usage, 0.01, 1e4) ?? d.epochs,
+    maxSteps: intFlag(s("max-steps"), "max-steps", usage),
+    batchSize: intFlag(s("batch-size"), "batch-size", usage, 1, 4096) ?? d.batchSize,
+    gradAccum: intFlag(s("grad-accum"), "grad-accum", usage, 1, 4096) ?? 1,
+    evalEvery: evalEveryFlag(s("eval-every"), usage) ?? d.evalEvery ?? Number.MAX_SAFE_INTEGER,
+    seed: intFlag(s("seed"), "seed", usage, 0) ?? 42,
+    lr: numFlag(s("lr"), "lr", usage, 0, 10) ?? d.lr,
+    warmupRatio: numFlag(s("warmup-ratio"), "warmup-ratio", usage, 0, 1) ?? 0.1,
+    warmupSteps: intFlag(s("warmup-steps"), "warmup-steps", usage, 0),
+    weightDecay: numFlag(s("weight-decay"), "weight-decay", usage, 0, 10) ?? 0.01,
+    groupByLength: !!f["group-by-length"],
+    lengthBuckets: intFlag(s("length-buckets"), "length-buckets", usage, 1, 1000) ??
+      d.lengthBuckets,
+    adamBetas: [
+      numFlag(s("adam-beta1"), "adam-beta1", usage, 0, 0.999999) ?? 0.9,
+      numFlag(s("adam-beta2"), "adam-beta2", usage, 0, 0.999999) ?? d.beta2,
+    ] as [number, number],
+    logEvery: 10,
+    precision: precisionFlag(s("precision"), usage) ?? "f32",
+  };
+}
+
+/** The reliability group's per-session flags (not part of the recipe). */
+export function sessionFlags(f: Flags, usage: string) {
+  const s = (k: string) => f[k] as string | undefined;
+  return {
+    saveEvery: intFlag(s("save-every"), "save-every", usage),
+    stopAfter: intFlag(s("stop-after"), "stop-after", usage),
+    injectNanAt: intFlag(s("inject-nan-at"), "inject-nan-at", usage),
+  };
+}
+
+/** `obj[a][b]…` for the key "a.b…". */
+function at(obj: Record<string, unknown>, key: string): unknown {
+  return key.split(".").reduce<unknown>(
+    (o, k) => (o as Record<string, unknown> | undefined)?.[k],
+    obj,
+  );
+}
+
+/**
+ * With `--resume`, a recipe flag may be given only if it agrees with the run's saved value:
+ * each flag given is parsed as a fresh run would parse it and compared. `--max-steps` and
+ * `--epochs` extend a run and are not checked here.
+ */
+export function checkResumeFlags(
+  f: Flags,
+  usage: string,
+  saved: Record<string, unknown>,
+  parsed: Record<string, unknown>,
+  keys: Record<string, string>,
+): void {
+  // keys: flag name → dotted key of the option, e.g. "adam-beta1" → "adamBetas.0".
+  for (const [flag, key] of Object.entries(keys)) {
+    if (f[flag] === undefined || f[flag] === false) continue;
+    const want = at(saved, key);
+    const got = at(parsed, key);
+    if (JSON.stringify(got) !== JSON.stringify(want)) {
+      throw new UsageError(
+        `--${flag} ${f[flag] === true ? "" : `${f[flag]} `}disagrees with the run being resumed ` +
+          `(${JSON.stringify(want ?? null)}); leave it out or give the run's value`,
+        usage,
+      );
+    }
+  }
+}
