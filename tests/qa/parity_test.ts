@@ -1,24 +1,18 @@
-// Learning parity with PyTorch: the same init and batches, dropout off, trained by our pieces
-// must follow the loss curve of tools/parity_trainer.py (torch AdamW, HF's schedule, clipping).
-// trainQa takes raw examples and a tokenizer, not fixed batches, so the loop below repeats its
-// step with gradAccum 1 line for line: batchOf, forward, backward, gradNorm, nonFiniteGuard,
-// AdamW.step(linearWarmupDecay(step - 1, warmup, total), clipCoefficient(norm, 1)), zeroGrad.
-// Keep the two in step if trainQa's step changes. The reference is HF's: the [PAD] row of the
-// word embeddings gets no gradient (nn.Embedding's padding_idx), and padded positions are fed
-// [PAD] ids, so that row moves in a trainer without padding_idx and the curves part by step 32.
+// Learning parity with PyTorch: the same init and batches, dropout off, trained by the real
+// Trainer's step must follow the loss curve of tools/parity_trainer.py (torch AdamW, HF's
+// schedule, clipping). The fixture's batches come in a fixed order, so the test drives
+// Trainer.step directly instead of Trainer.fit's shuffled sampler. The reference is HF's: the
+// [PAD] row of the word embeddings gets no gradient (nn.Embedding's padding_idx), and padded
+// positions are fed [PAD] ids, so that row moves in a trainer without padding_idx and the
+// curves part by step 32.
 
 import assert from "node:assert/strict";
 import "../_helpers.ts";
-import { backward, noGrad } from "../../src/autograd.ts";
 import { openSafetensors } from "../../src/io/safetensors.ts";
 import { loadBertForQa } from "../../src/models/checkpoint.ts";
-import { zeros } from "../../src/ops/elementwise.ts";
-import { AdamW } from "../../src/optim/adamw.ts";
-import { clipCoefficient, gradNorm, nonFiniteGuard } from "../../src/optim/clip.ts";
-import { linearWarmupDecay } from "../../src/optim/schedule.ts";
 import { batchOf, type QaBatch } from "../../src/qa/evaluate.ts";
 import type { QaFeature } from "../../src/qa/features.ts";
-import { keep, scopeAsync } from "../../src/tensor.ts";
+import { Trainer } from "../../src/train/trainer.ts";
 
 const DIR = new URL("../fixtures/parity", import.meta.url).pathname;
 
@@ -76,50 +70,65 @@ async function ourCurve(steps: number, logAt: Set<number>): Promise<Map<number, 
   const t = golden.train;
   const { model } = await loadBertForQa(DIR, { quiet: true });
   const batches = await loadBatches();
-  const noDecay = (name: string) => name.endsWith(".bias") || name.includes("LayerNorm");
-  const named = model.namedParameters().filter(([, p]) => p.requiresGrad);
-  const params = named.map(([, p]) => p);
-  const opt = new AdamW([
-    {
-      params: named.filter(([n]) => !noDecay(n)).map(([, p]) => p),
-      lr: t.lr,
-      weightDecay: t.weight_decay,
-    },
-    { params: named.filter(([n]) => noDecay(n)).map(([, p]) => p), lr: t.lr, weightDecay: 0 },
-  ], { betas: t.betas, eps: t.eps });
-  const firstBad = keep(zeros([1], "i32"));
+  const trainer = new Trainer<QaBatch>({
+    title: "parity",
+    model,
+    size: batches.length,
+    summary: `${batches.length} fixed batches`,
+    batch: (idx) => batches[idx[0]],
+    tokens: (b) => b.batch * b.seq,
+    loss: (b) => model.forward(b).loss!,
+    evaluate: () => Promise.reject(new Error("not evaluated")),
+    best: { metric: "eval_loss", greaterIsBetter: false },
+    describe: () => "",
+    save: () => Promise.resolve(),
+    rootFiles: [],
+  }, {
+    out: "",
+    epochs: 1,
+    maxSteps: t.steps,
+    batchSize: 1,
+    gradAccum: 1,
+    evalEvery: t.steps,
+    seed: 0,
+    lr: t.lr,
+    warmupRatio: 0,
+    warmupSteps: t.warmup,
+    weightDecay: t.weight_decay,
+    adamBetas: t.betas,
+    adamEps: t.eps,
+    maxGradNorm: t.max_grad_norm,
+    logEvery: 1,
+    quiet: true,
+  });
   const losses = new Map<number, number>();
-  model.train(true); // as trainQa; the config's dropout is 0
+  model.train(true); // as Trainer.fit; the config's dropout is 0
   for (let step = 1; step <= steps; step++) {
-    model.bert.setStep(step);
-    const lrScale = linearWarmupDecay(step - 1, t.warmup, t.steps);
-    const loss = await scopeAsync(async () => {
-      const out = model.forward(batches[(step - 1) % batches.length]);
-      const l = out.loss!;
-      backward(l);
-      noGrad(() => {
-        const norm = gradNorm(params);
-        nonFiniteGuard(l, norm, firstBad, step);
-        opt.step(lrScale, clipCoefficient(norm, t.max_grad_norm));
-      });
-      opt.zeroGrad();
-      return logAt.has(step) ? await l.item() : NaN;
-    });
+    const batch = batches[(step - 1) % batches.length];
+    const loss = await trainer.step(step, () => batch, logAt.has(step) || step === steps);
     if (logAt.has(step)) losses.set(step, loss);
   }
-  assert.equal(await firstBad.item(), 0, "a non-finite loss or gradient norm");
-  firstBad.dispose();
-  opt.dispose();
+  trainer.dispose();
   model.dispose();
   return losses;
 }
 
-/** The worst |ours - torch| / torch over `want`, asserted ≤ 1% (the issue's bound). */
-function compare(got: Map<number, number>, want: { step: number; loss: number }[]): number {
+// Bounds about 10x above the worst relative deviation measured on lavapipe: 2.2e-7 over the
+// first 50 steps (every step), and 2.3e-4 over the whole 300-step run (every 10th step; f32
+// rounding compounds as the loss falls to 0.02). Dropping padding_idx moves the curve by ~2%.
+const REL_SHORT = 2e-6;
+const REL_LONG = 2e-3;
+
+/** The worst |ours - torch| / torch over `want`, asserted ≤ `bound`. */
+function compare(
+  got: Map<number, number>,
+  want: { step: number; loss: number }[],
+  bound: number,
+): number {
   let worst = 0;
   for (const { step, loss } of want) {
     const rel = Math.abs(got.get(step)! - loss) / Math.abs(loss);
-    assert.ok(rel <= 0.01, `step ${step}: loss ${got.get(step)} vs torch ${loss} (${rel})`);
+    assert.ok(rel <= bound, `step ${step}: loss ${got.get(step)} vs torch ${loss} (${rel})`);
     worst = Math.max(worst, rel);
   }
   return worst;
@@ -127,21 +136,20 @@ function compare(got: Map<number, number>, want: { step: number; loss: number }[
 
 Deno.test("learning parity with PyTorch: the first steps' losses, at every step", async () => {
   const want = golden.short.map((loss, i) => ({ step: i + 1, loss }));
-  const worst = compare(await ourCurve(want.length, new Set(want.map((w) => w.step))), want);
+  const worst = compare(
+    await ourCurve(want.length, new Set(want.map((w) => w.step))),
+    want,
+    REL_SHORT,
+  );
   console.log(`max relative deviation over the first ${want.length} steps: ${worst}`);
 });
 
-const long = Deno.env.get("PARITY_LONG") === "1";
-if (!long) console.log("parity_test: the full curve runs only with PARITY_LONG=1");
-Deno.test({
-  name: "learning parity with PyTorch: the whole run, at every logged step (PARITY_LONG=1)",
-  ignore: !long,
-  async fn() {
-    const want = golden.logged;
-    const worst = compare(
-      await ourCurve(golden.train.steps, new Set(want.map((w) => w.step))),
-      want,
-    );
-    console.log(`max relative deviation over ${golden.train.steps} steps: ${worst}`);
-  },
+Deno.test("learning parity with PyTorch: the whole run, at every logged step", async () => {
+  const want = golden.logged;
+  const worst = compare(
+    await ourCurve(golden.train.steps, new Set(want.map((w) => w.step))),
+    want,
+    REL_LONG,
+  );
+  console.log(`max relative deviation over ${golden.train.steps} steps: ${worst}`);
 });
