@@ -3,17 +3,15 @@
 
 import { parseArgs } from "node:util";
 import {
-  AdamW,
-  backward,
-  clipCoefficient,
   crossEntropy,
-  gradNorm,
   initGpu,
   Linear,
+  Module,
   noGrad,
   relu,
   scopeAsync,
   Tensor,
+  Trainer,
 } from "../mod.ts";
 
 const { values } = parseArgs({
@@ -43,31 +41,60 @@ function spirals(n: number, s: number): { x: Float32Array; y: Int32Array } {
 const gpu = await initGpu();
 console.log(`adapter: ${gpu.info.name} (${gpu.info.backend})`);
 const data = spirals(200, seed);
-const fc1 = new Linear(2, 64, { seed });
-const fc2 = new Linear(64, 3, { seed: seed + 10 });
-const params = [...fc1.parameters(), ...fc2.parameters()];
-const opt = new AdamW([{ params, lr: 0.01, weightDecay: 0.0 }]);
+/** Two Linear layers with a ReLU between them. */
+class Mlp extends Module {
+  fc1 = this.child("fc1", new Linear(2, 64, { seed }));
+  fc2 = this.child("fc2", new Linear(64, 3, { seed: seed + 10 }));
+  forward(x: Tensor): Tensor {
+    return this.fc2.forward(relu(this.fc1.forward(x)));
+  }
+}
+const mlp = new Mlp();
 const x = Tensor.fromArray(data.x, [600, 2]);
 const y = Tensor.fromArray(data.y, [600]);
+
+// The framework's one Trainer (AdamW, clipping at 1.0), a constant LR, one full batch a step.
+const trainer = new Trainer({
+  title: "spirals",
+  model: mlp,
+  size: 600,
+  summary: "600 points",
+  batch: () => null,
+  tokens: () => 600,
+  loss: () => crossEntropy(mlp.forward(x), y),
+  evaluate: () => Promise.reject(new Error("evaluated below")),
+  best: { metric: "eval_loss", greaterIsBetter: false },
+  describe: () => "",
+  save: () => Promise.resolve(),
+  rootFiles: [],
+}, {
+  out: "",
+  epochs: steps,
+  batchSize: 600,
+  gradAccum: 1,
+  evalEvery: steps,
+  seed,
+  lr: 0.01,
+  lrSchedule: "constant",
+  warmupRatio: 0,
+  weightDecay: 0,
+  logEvery: 50,
+  quiet: true,
+});
 
 let first = NaN;
 let last = NaN;
 for (let step = 1; step <= steps; step++) {
-  const loss = await scopeAsync(async () => {
-    const l = crossEntropy(fc2.forward(relu(fc1.forward(x))), y);
-    backward(l);
-    noGrad(() => opt.step(1, clipCoefficient(gradNorm(params), 1.0)));
-    opt.zeroGrad();
-    return step % 50 === 0 || step === 1 ? await l.item() : NaN;
-  });
+  const loss = await trainer.step(step, () => null, step % 50 === 0 || step === 1);
   if (!Number.isNaN(loss)) {
     if (step === 1) first = loss;
     last = loss;
     console.log(`step ${step}: loss ${loss.toFixed(4)}`);
   }
 }
+trainer.dispose();
 const acc = await scopeAsync(async () => {
-  const logits = await noGrad(() => fc2.forward(relu(fc1.forward(x)))).toArray();
+  const logits = await noGrad(() => mlp.forward(x)).toArray();
   let ok = 0;
   for (let i = 0; i < 600; i++) {
     const row = logits.slice(i * 3, i * 3 + 3);

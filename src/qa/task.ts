@@ -7,6 +7,7 @@ import type { BertTokenizer } from "../text/tokenizer.ts";
 import {
   type ResumeState,
   type TaskEvaluation,
+  type TrainableModel,
   Trainer,
   type TrainerOptions,
   type TrainTask,
@@ -75,6 +76,21 @@ export async function saveQaModel(
 }
 
 /**
+ * A QA model as the {@linkcode Trainer} drives it: dropout masks drawn from the run's seed and
+ * the step, so a resumed run draws the same ones.
+ */
+export function qaTrainable(qa: BertForQuestionAnswering): TrainableModel {
+  return {
+    namedParameters: () => qa.namedParameters(),
+    train: (on: boolean) => qa.train(on),
+    setDropoutStep: (seed: number, step: number) => {
+      qa.bert.drop.seed = seed;
+      qa.bert.setStep(step);
+    },
+  };
+}
+
+/**
  * Extractive QA for the {@linkcode Trainer}: training windows labelled as run_qa.py labels
  * them, batches trimmed to their longest window, the mean start/end cross-entropy, and
  * evaluation by EM/F1 (the best checkpoint by EM, ties to the lower eval loss).
@@ -87,7 +103,7 @@ export class QaTask implements TrainTask<QaBatch, QaEvaluation> {
   /** HF layout files linked at the run dir's root. */
   readonly rootFiles = ROOT_FILES;
   /** The model as the Trainer drives it. */
-  readonly model;
+  readonly model: TrainableModel;
 
   private constructor(
     readonly qa: BertForQuestionAnswering,
@@ -97,14 +113,7 @@ export class QaTask implements TrainTask<QaBatch, QaEvaluation> {
     readonly o: EvalOptions,
     readonly summary: string,
   ) {
-    this.model = {
-      namedParameters: () => qa.namedParameters(),
-      train: (on: boolean) => qa.train(on),
-      setDropoutStep: (seed: number, step: number) => {
-        qa.bert.drop.seed = seed;
-        qa.bert.setStep(step);
-      },
-    };
+    this.model = qaTrainable(qa);
   }
 
   /** Builds the training windows of `train` (one feature per window). */

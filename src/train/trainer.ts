@@ -42,6 +42,11 @@ export interface TrainerOptions {
   warmupSteps?: number;
   /** AdamW weight decay; biases and LayerNorm weights get none. */
   weightDecay: number;
+  /**
+   * After warmup the LR falls linearly to 0 at the last step ("linear", the default) or stays
+   * at its peak ("constant"), as HF's `lr_scheduler_type`.
+   */
+  lrSchedule?: "linear" | "constant";
   /** AdamW's betas; default [0.9, 0.999]. */
   adamBetas?: [number, number];
   /** AdamW's epsilon; default 1e-8. */
@@ -268,13 +273,15 @@ export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> 
     this.firstBad = keep(zeros([1], "i32"));
   }
 
-  /** The LR multiplier of `step` (1-based): HF's linear warmup and decay. */
+  /** The LR multiplier of `step` (1-based): HF's linear warmup, then its decay or constant. */
   lrScale(step: number): number {
+    if (this.o.lrSchedule === "constant" && step - 1 >= this.warmup) return 1;
     return linearWarmupDecay(step - 1, this.warmup, this.total);
   }
 
   /**
-   * One optimizer step: `gradAccum` micro-batches from `next`, each forward and backward (the
+   * One optimizer step: the step's dropout seed, then `gradAccum` micro-batches from `next`,
+   * each forward and backward (the
    * loss scaled for accumulation and by the f16 scaler), then the guard, clipping (or the
    * scaler's unscale and skip) and AdamW, all in one submission. Returns the summed loss when
    * `wantLoss` (a readback), else NaN. Throws {@linkcode NonFiniteError} once a non-finite loss
@@ -283,6 +290,7 @@ export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> 
   async step(step: number, next: () => Batch, wantLoss: boolean): Promise<number> {
     const { o, task, scaler, firstBad } = this;
     const lrScale = this.lrScale(step);
+    task.model.setDropoutStep?.(o.seed, step);
     return await scopeAsync(async () => {
       let sum: Tensor | null = null;
       for (let m = 0; m < o.gradAccum; m++) {
@@ -455,7 +463,6 @@ export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> 
     const first = (resume?.step ?? 0) + 1;
     try {
       for (let step = first; step <= total; step++) {
-        task.model.setDropoutStep?.(o.seed, step);
         const lrScale = this.lrScale(step);
         const wantLoss = step % o.logEvery === 0 || step === total;
         const loss = await this.step(step, nextBatch, wantLoss);

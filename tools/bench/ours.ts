@@ -12,8 +12,8 @@ import {
 } from "../../src/ops/matmul.ts";
 import { mul, zeros } from "../../src/ops/elementwise.ts";
 import { sum } from "../../src/ops/reduce.ts";
-import { AdamW } from "../../src/optim/adamw.ts";
-import { clipCoefficient, gradNorm } from "../../src/optim/clip.ts";
+import { qaTrainable } from "../../src/qa/task.ts";
+import { Trainer } from "../../src/train/trainer.ts";
 import {
   attentionPolicy,
   type BertBatch,
@@ -140,36 +140,50 @@ export function randomBatch(
   return { batch, seq, inputIds, tokenTypeIds, startPositions, endPositions };
 }
 
-function optimizerFor(model: BertForQuestionAnswering): AdamW {
-  // As the trainer does: no weight decay on biases and LayerNorm weights.
-  const named = model.namedParameters();
-  const noDecay = (n: string) => n.endsWith(".bias") || n.includes("LayerNorm");
-  return new AdamW([
-    { params: named.filter(([n]) => !noDecay(n)).map(([, t]) => t), lr: 3e-5, weightDecay: 0.01 },
-    { params: named.filter(([n]) => noDecay(n)).map(([, t]) => t), lr: 3e-5, weightDecay: 0 },
-  ]);
+/** The Trainer over one fixed batch, with the CLI's optimizer (lr 3e-5, decay 0.01). */
+function trainerFor(
+  model: BertForQuestionAnswering,
+  batch: ReturnType<typeof randomBatch>,
+): Trainer<typeof batch> {
+  return new Trainer({
+    title: "bench",
+    model: qaTrainable(model),
+    size: 1,
+    summary: "one fixed batch",
+    batch: () => batch,
+    tokens: (b) => b.batch * b.seq,
+    loss: (b) => model.forward(b).loss!,
+    evaluate: () => Promise.reject(new Error("the bench does not evaluate")),
+    best: { metric: "eval_loss", greaterIsBetter: false },
+    describe: () => "",
+    save: () => Promise.resolve(),
+    rootFiles: [],
+  }, {
+    out: "",
+    epochs: 1,
+    maxSteps: 1e9,
+    batchSize: batch.batch,
+    gradAccum: 1,
+    evalEvery: 1e9,
+    seed: 0,
+    lr: 3e-5,
+    warmupRatio: 0,
+    weightDecay: 0.01,
+    logEvery: 1e9,
+    quiet: true,
+  });
 }
 
-/** One full step: forward, backward, clip at 1.0, AdamW; returns after the GPU finished. */
+/** One full step of the real Trainer (forward, backward, clip, AdamW); returns when the GPU is done. */
 async function trainStep(
-  model: BertForQuestionAnswering,
-  opt: AdamW,
-  batch: ReturnType<typeof randomBatch>,
+  trainer: Trainer<ReturnType<typeof randomBatch>>,
   step: number,
-  onGrads?: () => void,
 ): Promise<void> {
-  model.bert.setStep(step);
-  const params = model.parameters();
   try {
-    scope(() => {
-      backward(model.forward(batch).loss!);
-      onGrads?.();
-      noGrad(() => opt.step(1, clipCoefficient(gradNorm(params), 1.0)));
-      opt.zeroGrad();
-    });
+    await trainer.step(step, () => trainer.task.batch(new Int32Array(1)), false);
   } catch (e) {
     clearTape();
-    opt.zeroGrad();
+    trainer.opt.zeroGrad();
     throw e;
   }
   await sync();
@@ -184,15 +198,14 @@ export async function trainTime(
   n: number,
 ): Promise<{ timing: Timing; tokensPerS: number; params: number }> {
   const model = new BertForQuestionAnswering(configOf(size), { seed: 0 });
-  const opt = optimizerFor(model);
-  const data = randomBatch(batch, seq, 5);
+  const trainer = trainerFor(model, randomBatch(batch, seq, 5));
   let step = 0;
   try {
-    const timing = await timeMedian(() => trainStep(model, opt, data, ++step), warmup, n);
+    const timing = await timeMedian(() => trainStep(trainer, ++step), warmup, n);
     const params = model.parameters().reduce((a, p) => a + p.size, 0);
     return { timing, tokensPerS: (batch * seq) / (timing.ms / 1000), params };
   } finally {
-    opt.dispose();
+    trainer.dispose();
     model.dispose();
     await trim();
   }
@@ -246,10 +259,12 @@ export async function memory(
   await sync();
   const live0 = pool.stats().liveBytes;
   let model: BertForQuestionAnswering | null = null;
-  let opt: AdamW | null = null;
+  let trainer: Trainer<ReturnType<typeof randomBatch>> | null = null;
   try {
     model = new BertForQuestionAnswering(configOf(size, layers), { seed: 0 });
-    opt = optimizerFor(model);
+    const data = randomBatch(batch, seq, 6);
+    trainer = trainerFor(model, data);
+    const opt = trainer.opt;
     // In the optimizer's order, which loadState expects.
     const params = opt.groups.flatMap((g) => g.params);
     // Zeroed moments make this one step look like any later one, whose moments already exist.
@@ -262,17 +277,15 @@ export async function memory(
     const paramBytes = pooledBytes(params);
     const st = opt.state();
     const optBytes = pooledBytes([...st.m, ...st.v]);
-    let gradBytes = 0;
-    const data = randomBatch(batch, seq, 6);
+    // Gradients have their parameters' shapes, so the pool gives them the same size classes.
+    const gradBytes = paramBytes;
     pool.resetPeak();
     let t0 = performance.now();
-    await trainStep(model, opt, data, 1, () => {
-      gradBytes = pooledBytes(params.map((p) => p.grad));
-    });
+    await trainStep(trainer, 1);
     const trainMs = performance.now() - t0;
     const trainPeak = pool.stats().peakBytes - live0;
-    opt.dispose();
-    opt = null;
+    trainer.dispose();
+    trainer = null;
     await trim();
     model.train(false);
     await sync();
@@ -301,7 +314,7 @@ export async function memory(
     clearTape();
     return { error: reason(e) };
   } finally {
-    opt?.dispose();
+    trainer?.dispose();
     model?.dispose();
     await trim();
   }
@@ -371,15 +384,14 @@ export async function liveBytes(
   await sync();
   const before = pool.stats().liveBytes;
   const model = new BertForQuestionAnswering(configOf(size), { seed: 0 });
-  const opt = optimizerFor(model);
-  const data = randomBatch(batch, seq, 9);
+  const trainer = trainerFor(model, randomBatch(batch, seq, 9));
   try {
     pool.resetPeak();
     const live: number[] = [];
     let created1 = 0;
     let c1 = counters();
     for (let s = 1; s <= steps; s++) {
-      await trainStep(model, opt, data, s);
+      await trainStep(trainer, s);
       live.push(pool.stats().liveBytes);
       if (s === 1) {
         created1 = pool.stats().created;
@@ -403,7 +415,7 @@ export async function liveBytes(
       peak_bytes: pool.stats().peakBytes,
     };
   } finally {
-    opt.dispose();
+    trainer.dispose();
     model.dispose();
     await trim();
   }
