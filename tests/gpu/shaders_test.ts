@@ -145,7 +145,8 @@ Deno.test("a missing include is an error naming it and the files that lead to it
   try {
     await assert.rejects(
       expandShader(new URL("main.wgsl", dir)),
-      (e: Error) => /main\.wgsl -> .*lib\/a\.wgsl -> .*lib\/nope\.wgsl: cannot load/.test(e.message),
+      (e: Error) =>
+        /main\.wgsl -> .*lib\/a\.wgsl -> .*lib\/nope\.wgsl: cannot load/.test(e.message),
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
