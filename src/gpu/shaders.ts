@@ -59,7 +59,7 @@ class IncludeError extends Error {}
 
 /**
  * The source of the WGSL file at `url` with its `#include` directives expanded. `read` is
- * called once per distinct file; pass one reader to several calls to share its cache.
+ * called once per file reached; a caching reader may serve several calls, as in loadShaders.
  */
 export async function expandShader(url: URL, read: ShaderReader = fetchShader): Promise<string> {
   const seen = new Set<string>();
