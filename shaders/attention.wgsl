@@ -49,18 +49,7 @@ struct P { s: u32, heads: u32, scale: f32, masked: u32, seed: u32, threshold: u3
 @group(0) @binding(7) var<storage, read_write> dk: array<vec4f>;
 @group(0) @binding(8) var<storage, read_write> dv: array<vec4f>;
 
-// pcg3d, copied from dropout.wgsl (WGSL has no includes); keep the two identical.
-fn pcg3d(v0: vec3u) -> vec3u {
-  var x = v0 * 1664525u + 1013904223u;
-  x.x += x.y * x.z;
-  x.y += x.z * x.x;
-  x.z += x.x * x.y;
-  x ^= x >> vec3u(16u);
-  x.x += x.y * x.z;
-  x.y += x.z * x.x;
-  x.z += x.x * x.y;
-  return x;
-}
+#include "lib/pcg3d.wgsl"
 
 // Dropout multipliers (0 or 1 / (1 - p)) of P[bh, i .. i+3, j]: one key, four queries.
 fn keep4(bh: u32, i: u32, j: u32) -> vec4f {

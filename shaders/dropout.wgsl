@@ -10,19 +10,7 @@ struct P { n: u32, offset: u32, seed: u32, threshold: u32, scale: f32 }
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 
-// pcg3d (Jarzynski & Olano, "Hash Functions for GPU Rendering", JCGT 2020); random.wgsl
-// uses the same hash with other stream constants, so equal seeds give unrelated streams.
-fn pcg3d(v0: vec3u) -> vec3u {
-  var v = v0 * 1664525u + 1013904223u;
-  v.x += v.y * v.z;
-  v.y += v.z * v.x;
-  v.z += v.x * v.y;
-  v ^= v >> vec3u(16u);
-  v.x += v.y * v.z;
-  v.y += v.z * v.x;
-  v.z += v.x * v.y;
-  return v;
-}
+#include "lib/pcg3d.wgsl"
 
 // Multiplying by 0 (rather than selecting 0) matches x * mask / (1 - p) for NaN and inf too.
 @compute @workgroup_size(256)

@@ -1,6 +1,7 @@
 // Elementwise kernels. `b` broadcasts over `a` by repetition: b[i % nb], which covers a
 // bias vector over the last dim and same-shape operands alike.
-// Invocation index folds y past 65535 workgroups: i = x + y * (num_workgroups.x * 256).
+
+#include "lib/index.wgsl"
 
 struct P { n: u32, nb: u32, s: f32 }
 
@@ -8,8 +9,6 @@ struct P { n: u32, nb: u32, s: f32 }
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
-
-fn index(g: vec3u, nw: vec3u) -> u32 { return g.x + g.y * nw.x * 256u; }
 
 @compute @workgroup_size(256)
 fn add(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {

@@ -8,72 +8,7 @@
 // Column-partial kernels run one thread per (column, chunk of rows) and sum their chunk in row
 // order; partials are then summed in chunk order, so every result is deterministic.
 
-// ---- GELU helpers, copied verbatim from shaders/activations.wgsl (WGSL has no includes):
-// exp2part, neg_square, erf_small, erfc_tail, cdf, pdf. Keep the two copies identical.
-
-// exp(hi + lo) for |lo| << 1. Cody-Waite reduction keeps hi - k*ln2 exact, so an exactly
-// known hi (such as -x*x split in two parts) loses no precision; ~1 ulp for hi + lo >= -87.
-fn exp2part(hi: f32, lo: f32) -> f32 {
-  let k = round(hi * 1.4426950408889634);
-  let f = (hi - k * 0.693359375) - k * -2.12194440e-4 + lo;
-  var r = 1.395408995449543e-03;
-  r = r * f + 8.370968513190746e-03;
-  r = r * f + 4.166615009307861e-02;
-  r = r * f + 1.6666501760482788e-01;
-  r = r * f + 0.5;
-  return ldexp(1.0 + (f + f * f * r), i32(k));
-}
-
-// -(t*t) as hi + lo with hi exact: t's top 12 significant bits square exactly in f32.
-fn neg_square(t: f32) -> vec2f {
-  let th = bitcast<f32>(bitcast<u32>(t) & 0xfffff000u);
-  return vec2f(-(th * th), -(t - th) * (t + th));
-}
-
-// erf(z) / z - 1 as a polynomial in s = z*z, for |z| < 0.921875 (relative error 4e-10).
-fn erf_small(s: f32) -> f32 {
-  var r = 8.370226714760065e-05;
-  r = r * s - 8.142739534378052e-04;
-  r = r * s + 5.201036110520363e-03;
-  r = r * s - 2.6859400793910027e-02;
-  r = r * s + 1.1283695697784424e-01;
-  r = r * s - 3.7612634897232056e-01;
-  return r * s + 1.2837916612625122e-01;
-}
-
-// erfc(t) for 0.921875 <= t as exp(-t*t) * Q(1 / (1 + t/2)), given -t*t as an exact pair
-// `e`; relative error ~4e-7 down to 1e-37 (fit error 1e-8, the rest is f32 rounding).
-fn erfc_tail(t: f32, e: vec2f) -> f32 {
-  if (t > 9.0) { return 0.0; }
-  let u = 1.0 / (1.0 + 0.5 * t);
-  var r = 7.09875077009201e-02;
-  r = r * u - 1.5256492793560028e-01;
-  r = r * u - 2.0448045805096626e-02;
-  r = r * u + 1.4088909327983856e-01;
-  r = r * u + 1.411350667476654e-01;
-  r = r * u + 2.5797542929649353e-01;
-  r = r * u + 2.8008922934532166e-01;
-  r = r * u + 2.822895348072052e-01;
-  r = r * u - 7.932239896035753e-06;
-  return exp2part(e.x, e.y) * r;
-}
-
-// Normal CDF from the tail form where |x| is large, so the negative tail keeps relative
-// precision; `e` is -x*x/2 as an exact pair.
-fn cdf(x: f32, e: vec2f) -> f32 {
-  let z = x * 0.7071067811865476;
-  let t = abs(z);
-  if (t < 0.921875) { return 0.5 + 0.5 * (z + z * erf_small(z * z)); }
-  let c = 0.5 * erfc_tail(t, e);
-  return select(1.0 - c, c, x < 0.0);
-}
-
-fn pdf(x: f32, e: vec2f) -> f32 {
-  if (abs(x) > 13.0) { return 0.0; }
-  return 0.3989422804014327 * exp2part(e.x, e.y);
-}
-
-// ---- end of the copy.
+#include "lib/normal.wgsl"
 
 fn gelu_(x: f32) -> f32 { return x * cdf(x, 0.5 * neg_square(abs(x))); }
 
@@ -128,37 +63,7 @@ fn bias_gelu_grad(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_
 const WG = 64u;
 const NREG = 16u; // row elements per thread held in registers: H <= 1024 needs no reloads
 
-var<workgroup> ta: array<f32, 64>;
-var<workgroup> tb: array<f32, 64>;
-
-// Sums v over the workgroup (fixed tree). Must be reached in uniform control flow.
-fn tree_sum(l: u32, v: f32) -> f32 {
-  ta[l] = v;
-  workgroupBarrier();
-  for (var k = WG / 2u; k > 0u; k >>= 1u) {
-    if (l < k) { ta[l] += ta[l + k]; }
-    workgroupBarrier();
-  }
-  let r = ta[0];
-  workgroupBarrier();
-  return r;
-}
-
-fn tree_sum2(l: u32, a: f32, b: f32) -> vec2f {
-  ta[l] = a;
-  tb[l] = b;
-  workgroupBarrier();
-  for (var k = WG / 2u; k > 0u; k >>= 1u) {
-    if (l < k) {
-      ta[l] += ta[l + k];
-      tb[l] += tb[l + k];
-    }
-    workgroupBarrier();
-  }
-  let r = vec2f(ta[0], tb[0]);
-  workgroupBarrier();
-  return r;
-}
+#include "lib/tree_sum.wgsl"
 
 // save: whether to write h for the backward (hs is a 1-element stand-in otherwise).
 struct L { rows: u32, h: u32, eps: f32, save: u32 }

@@ -71,21 +71,7 @@ fn tileB(base: u32, k: u32, n: u32) -> mat4x4f {
   return transpose(tile(base, k, n, p.K, p.N, false, VEC_B));
 }
 
-// Column j of t is C[m .. m+3, n + j].
-fn store(base: u32, m: u32, n: u32, t: mat4x4f) {
-  let rows = transpose(t);
-  for (var i = 0u; i < 4u; i++) {
-    if (m + i >= p.M) { return; }
-    let at = base + (m + i) * p.N + n;
-    if (VEC_C) {
-      if (n < p.N) { c[at >> 2u] = rows[i]; }
-    } else {
-      for (var j = 0u; j < 4u; j++) {
-        if (n + j < p.N) { c[(at + j) >> 2u][(at + j) & 3u] = rows[i][j]; }
-      }
-    }
-  }
-}
+#include "lib/tile_store.wgsl"
 
 @compute @workgroup_size(WX, 8)
 fn matmul(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {

@@ -8,18 +8,7 @@ struct P { n: u32, offset: u32, seed: u32, a: f32, b: f32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 
-// pcg3d (Jarzynski & Olano, JCGT 2020), as in dropout.wgsl; the third word picks a stream.
-fn pcg3d(v0: vec3u) -> vec3u {
-  var v = v0 * 1664525u + 1013904223u;
-  v.x += v.y * v.z;
-  v.y += v.z * v.x;
-  v.z += v.x * v.y;
-  v ^= v >> vec3u(16u);
-  v.x += v.y * v.z;
-  v.y += v.z * v.x;
-  v.z += v.x * v.y;
-  return v;
-}
+#include "lib/pcg3d.wgsl"
 
 // 24 random bits are all an f32 in [0, 1) can hold exactly.
 fn unit(h: u32) -> f32 { return f32(h >> 8u) * 5.9604644775390625e-8; }

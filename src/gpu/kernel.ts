@@ -56,7 +56,11 @@ interface Recorder {
 
 let rec: Recorder | null = null;
 const pipelines = new Map<string, GPUComputePipeline>();
-const modules = new Map<string, GPUShaderModule>();
+// Modules are keyed by their expanded source (includes pasted in), so two shaders, or two
+// loads, that expand to the same text share one module, and a changed include never hits a
+// stale one. Pipelines key on the module's number: the source is hashed once per string,
+// where a key spelling it out would rehash kilobytes on every launch.
+const modules = new Map<string, { module: GPUShaderModule; id: number }>();
 // Readback buffers are kept by size so that reading the loss every N steps allocates nothing.
 const readbackFree = new Map<number, GPUBuffer[]>();
 
@@ -81,24 +85,33 @@ function recorder(): Recorder {
   return rec;
 }
 
+function shaderModule(shader: ShaderName) {
+  const { device, shaders } = gpu();
+  const code = shaders.get(shader)!;
+  let m = modules.get(code);
+  if (!m) {
+    m = { module: device.createShaderModule({ code, label: shader }), id: modules.size };
+    modules.set(code, m);
+  }
+  return m;
+}
+
 function pipeline(shader: ShaderName, entry: string, constants?: Record<string, number>) {
-  const key = `${shader}:${entry}:${constants ? JSON.stringify(constants) : ""}`;
+  const { module, id } = shaderModule(shader);
+  const consts = constants ? JSON.stringify(constants) : "";
+  const key = `${id}:${entry}:${consts}`;
   let p = pipelines.get(key);
   if (p) return p;
-  const { device, shaders } = gpu();
-  let module = modules.get(shader);
-  if (!module) {
-    module = device.createShaderModule({ code: shaders.get(shader)!, label: shader });
-    modules.set(shader, module);
-  }
+  const { device } = gpu();
+  const label = `${shader}:${entry}:${consts}`;
   device.pushErrorScope("validation");
   p = device.createComputePipeline({
-    label: key,
+    label,
     layout: "auto",
     compute: { module, entryPoint: entry, constants },
   });
   device.popErrorScope().then((e) => {
-    if (e) gpu().errors.push(new Error(`pipeline ${key}: ${e.message}`));
+    if (e) gpu().errors.push(new Error(`pipeline ${label}: ${e.message}`));
   });
   pipelines.set(key, p);
   return p;
@@ -197,6 +210,11 @@ export function flush(): void {
 export function counters(): { launches: number; submits: number; stagingCreated: number } {
   const r = recorder();
   return { launches: r.launches, submits: r.submits, stagingCreated: r.ring.created };
+}
+
+/** Shader modules compiled so far, one per distinct expanded source, for tests. */
+export function shaderModules(): number {
+  return modules.size;
 }
 
 /**

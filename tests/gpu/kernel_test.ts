@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { counters, gpu, mul, scale, scope, sync, Tensor } from "../../mod.ts";
-import { flush, grid } from "../../src/gpu/kernel.ts";
+import { flush, grid, shaderModules } from "../../src/gpu/kernel.ts";
 import "../_helpers.ts";
 
 Deno.test("grid folds workgroups past the per-dimension limit", () => {
@@ -49,4 +49,31 @@ Deno.test("uploading into a reused buffer does not clobber launches recorded ear
   assert.deepEqual([...await c.toArray()], [100, 100, 100, 100]);
   b.dispose();
   c.dispose();
+});
+
+Deno.test("pipelines key on the expanded shader source, not the shader's name", async () => {
+  const { shaders } = gpu();
+  const code = shaders.get("elementwise")!;
+  const x = Tensor.fromArray([1, 2, 3]);
+  const run = async () => {
+    const y = scale(x, 2);
+    const out = [...await y.toArray()];
+    y.dispose();
+    return out;
+  };
+  try {
+    assert.deepEqual(await run(), [2, 4, 6]);
+    const before = shaderModules();
+    const edited = code.replace("uy[i] = ua[i] * q.s;", "uy[i] = ua[i] * q.s + 1.0;");
+    assert.notEqual(edited, code);
+    shaders.set("elementwise", edited);
+    assert.deepEqual(await run(), [3, 5, 7]);
+    assert.equal(shaderModules(), before + 1);
+    shaders.set("elementwise", code);
+    assert.deepEqual(await run(), [2, 4, 6]);
+    assert.equal(shaderModules(), before + 1);
+  } finally {
+    shaders.set("elementwise", code);
+    x.dispose();
+  }
 });
