@@ -11,7 +11,7 @@ import type { BertConfig } from "./config.ts";
 import { InitCtx } from "./init.ts";
 import { positionIds, positionKind, positionPaddingIdx } from "./positions.ts";
 import { EncoderWithHead } from "./with_head.ts";
-import { QaHead, type QaInput, type QaOutput } from "./heads/qa.ts";
+import { QaHead } from "./heads/qa.ts";
 import { add, scale, zeros } from "../ops/elementwise.ts";
 import { matmul } from "../ops/matmul.ts";
 import { softmax } from "../ops/softmax.ts";
@@ -404,7 +404,7 @@ export class BertModel extends Module {
  * console.log(out.startLogits.shape); // [1, 3]
  * ```
  */
-export class BertForQuestionAnswering extends EncoderWithHead<QaInput, QaOutput, QaHead> {
+export class BertForQuestionAnswering extends EncoderWithHead<QaHead> {
   /** A randomly initialized model; `seed` fixes weights and dropout masks. */
   constructor(
     config: BertConfig,

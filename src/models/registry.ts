@@ -7,7 +7,7 @@ import type { BertBatch } from "./bert.ts";
 import type { EncoderWithHead, Head } from "./with_head.ts";
 
 /** A model built from the registry: an encoder with a task head. */
-export type TaskModel = EncoderWithHead<BertBatch, unknown, Head<BertBatch, unknown>>;
+export type TaskModel = EncoderWithHead<Head<BertBatch, unknown>>;
 
 /** How one HF architecture is built; see {@linkcode registerArchitecture}. */
 export interface Architecture {

@@ -40,6 +40,12 @@ export abstract class Head<In extends BertBatch = BertBatch, Out = unknown> exte
   abstract forward(hidden: Tensor, batch: In): Out;
 }
 
+/** The batch type a head takes (labels included). */
+export type HeadInput<H extends Head<never, unknown>> = Parameters<H["forward"]>[1];
+
+/** What a head returns. */
+export type HeadOutput<H extends Head<never, unknown>> = ReturnType<H["forward"]>;
+
 /**
  * An encoder with a task head on top; `forward(batch)` runs both. Parameter names are
  * `<prefix>.*` for the encoder and the head's own names, as in HF's `*For<Task>` classes.
@@ -54,11 +60,7 @@ export abstract class Head<In extends BertBatch = BertBatch, Out = unknown> exte
  * console.log(qa instanceof EncoderWithHead, qa.architecture); // true "BertForQuestionAnswering"
  * ```
  */
-export class EncoderWithHead<
-  In extends BertBatch = BertBatch,
-  Out = unknown,
-  H extends Head<In, Out> = Head<In, Out>,
-> extends Module {
+export class EncoderWithHead<H extends Head<never, unknown> = Head> extends Module {
   /** The encoder, registered under {@linkcode EncoderWithHead.prefix}. */
   readonly encoder: BertModel;
   /** The task head; its parameters carry no extra path segment. */
@@ -83,7 +85,7 @@ export class EncoderWithHead<
   }
 
   /** Runs the encoder, then the head on its last hidden state. */
-  forward(batch: In): Out {
-    return this.head.forward(this.encoder.forward(batch), batch);
+  forward(batch: HeadInput<H>): HeadOutput<H> {
+    return this.head.forward(this.encoder.forward(batch), batch as never) as HeadOutput<H>;
   }
 }
