@@ -73,7 +73,7 @@ export type PositionKind = "absolute" | "padding-offset";
  * @example
  * ```ts
  * import { MODEL_TYPES } from "./mod.ts";
- * console.log(MODEL_TYPES.roberta.positions); // "padding-offset"
+ * console.log(MODEL_TYPES.roberta.positions); // padding-offset
  * ```
  */
 export const MODEL_TYPES: Record<

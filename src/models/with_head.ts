@@ -32,7 +32,7 @@ import type { BertConfig } from "./config.ts";
  * const init = new InitCtx(0, cfg.initializer_range);
  * const model = new EncoderWithHead(cfg, new BertModel(cfg, { init }), new TokenScores(8, init),
  *   { prefix: "bert", architecture: "BertForTokenScores" });
- * console.log(model.namedParameters().at(-1)![0]); // "score.bias"
+ * console.log(model.namedParameters().at(-1)![0]); // score.bias
  * ```
  */
 export abstract class Head<In extends BertBatch = BertBatch, Out = unknown> extends Module {
@@ -57,7 +57,7 @@ export type HeadOutput<H extends Head<never, unknown>> = ReturnType<H["forward"]
  * const cfg = bertConfig({ vocab_size: 50, hidden_size: 8, num_hidden_layers: 1,
  *   num_attention_heads: 2, intermediate_size: 16, max_position_embeddings: 16 });
  * const qa = new BertForQuestionAnswering(cfg);
- * console.log(qa instanceof EncoderWithHead, qa.architecture); // true "BertForQuestionAnswering"
+ * console.log(qa instanceof EncoderWithHead, qa.architecture); // true BertForQuestionAnswering
  * ```
  */
 export class EncoderWithHead<H extends Head<never, unknown> = Head> extends Module {
