@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { bertConfig, InitCtx, initGpu, QaHead, scopeAsync, Tensor } from "../../../mod.ts";
+import { bertConfig, InitCtx, initGpu, QaHead, scope, scopeAsync, Tensor } from "../../../mod.ts";
 import { assertClose } from "../../_helpers.ts";
 
 await initGpu();
@@ -47,7 +47,7 @@ Deno.test("QaHead: start/end logits from qa_outputs, loss = mean CE, positions c
   const startLoss = (ce(0, 0, 2) + ce(1, 0, 0)) / 2;
   const endLoss = ce(0, 1, 1);
   assertClose([got.loss], [(startLoss + endLoss) / 2], { atol: 1e-5, rtol: 1e-5 }, "loss");
-  const noLabels = await scopeAsync(async () =>
+  const noLabels = scope(() =>
     head.forward(Tensor.fromArray(hidden, [b, s, h]), { ...batch, startPositions: undefined }).loss
   );
   assert.equal(noLabels, null);
