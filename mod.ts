@@ -58,7 +58,12 @@ export * from "./src/train/trainer.ts";
 export * from "./src/io/safetensors.ts";
 export * from "./src/io/atomic.ts";
 export * from "./src/models/config.ts";
+export * from "./src/models/init.ts";
+export * from "./src/models/positions.ts";
 export * from "./src/models/bert.ts";
+export * from "./src/models/with_head.ts";
+export * from "./src/models/heads/qa.ts";
+export * from "./src/models/registry.ts";
 export * from "./src/models/checkpoint.ts";
 
 // Question answering.

@@ -1,11 +1,17 @@
 // BERT (post-LN) and BertForQuestionAnswering on the tensor API; parameter names are HF's.
 // Sizes: B batch, S sequence, H hidden, A heads, D = H / A head size, I intermediate.
+// Layers take their model's InitCtx, drawing weights in construction order, or a seed when
+// built alone (benchmarks, tests).
 
 import { Module } from "../nn/module.ts";
 import { Embedding, LayerNorm, Linear } from "../nn/layers.ts";
 import { keep, scope, Tensor } from "../tensor.ts";
 import { gradEnabled } from "../autograd.ts";
 import type { BertConfig } from "./config.ts";
+import { InitCtx } from "./init.ts";
+import { positionIds, positionKind, positionPaddingIdx } from "./positions.ts";
+import { EncoderWithHead } from "./with_head.ts";
+import { QaHead } from "./heads/qa.ts";
 import { add, scale, zeros } from "../ops/elementwise.ts";
 import { matmul } from "../ops/matmul.ts";
 import { softmax } from "../ops/softmax.ts";
@@ -15,7 +21,8 @@ import { tanh } from "../ops/activations.ts";
 import { deriveSeed, dropout } from "../ops/dropout.ts";
 import { swapAxes12 } from "../ops/permute.ts";
 import { sliceLastDim } from "../ops/slice.ts";
-import { crossEntropy } from "../ops/cross_entropy.ts";
+
+export type { QaOutput } from "./heads/qa.ts";
 
 /** Inputs of a BERT forward pass, as host arrays of B×S values. */
 export interface BertBatch {
@@ -50,11 +57,6 @@ export class DropoutCtx {
   }
 }
 
-let seedCounter = 0;
-function initFor(c: BertConfig, seed: number) {
-  return { seed: seed * 7919 + seedCounter++ * 104729, std: c.initializer_range };
-}
-
 /**
  * Which attention path BERT layers take: "fused" (flash-style, O(S) memory, also the faster
  * one on lavapipe once compiled), "unfused" (matmul + softmax + matmul, the reference), or
@@ -76,20 +78,26 @@ export class BertEmbeddings extends Module {
   token_type_embeddings: Embedding;
   /** Normalizes the summed embeddings. */
   LayerNorm: LayerNorm;
-  /** Embeddings sized by `c`, initialized from `seed`. */
-  constructor(readonly c: BertConfig, seed: number, readonly drop: DropoutCtx) {
+  /** Embeddings sized by `c`, initialized from `seeds`. */
+  constructor(readonly c: BertConfig, seeds: InitCtx | number, readonly drop: DropoutCtx) {
     super();
+    const init = InitCtx.of(seeds, c.initializer_range);
     this.word_embeddings = this.child(
       "word_embeddings",
-      new Embedding(c.vocab_size, c.hidden_size, initFor(c, seed), c.pad_token_id),
+      new Embedding(c.vocab_size, c.hidden_size, init.next(), c.pad_token_id),
     );
     this.position_embeddings = this.child(
       "position_embeddings",
-      new Embedding(c.max_position_embeddings, c.hidden_size, initFor(c, seed)),
+      new Embedding(
+        c.max_position_embeddings,
+        c.hidden_size,
+        init.next(),
+        positionPaddingIdx(c),
+      ),
     );
     this.token_type_embeddings = this.child(
       "token_type_embeddings",
-      new Embedding(c.type_vocab_size, c.hidden_size, initFor(c, seed)),
+      new Embedding(c.type_vocab_size, c.hidden_size, init.next()),
     );
     this.LayerNorm = this.child("LayerNorm", new LayerNorm(c.hidden_size, c.layer_norm_eps));
   }
@@ -111,13 +119,14 @@ export class BertSelfAttention extends Module {
   key: Linear;
   /** Value projection H → H. */
   value: Linear;
-  /** Projections sized by `c`, initialized from `seed`. */
-  constructor(readonly c: BertConfig, seed: number, readonly drop: DropoutCtx) {
+  /** Projections sized by `c`, initialized from `seeds`. */
+  constructor(readonly c: BertConfig, seeds: InitCtx | number, readonly drop: DropoutCtx) {
     super();
+    const init = InitCtx.of(seeds, c.initializer_range);
     const h = c.hidden_size;
-    this.query = this.child("query", new Linear(h, h, initFor(c, seed)));
-    this.key = this.child("key", new Linear(h, h, initFor(c, seed)));
-    this.value = this.child("value", new Linear(h, h, initFor(c, seed)));
+    this.query = this.child("query", new Linear(h, h, init.next()));
+    this.key = this.child("key", new Linear(h, h, init.next()));
+    this.value = this.child("value", new Linear(h, h, init.next()));
   }
   /** x [B, S, H], mask additive [B, S] → context [B, S, H] */
   forward(x: Tensor, mask: Tensor): Tensor {
@@ -163,9 +172,15 @@ export class BertOutput extends Module {
   /** Normalizes the residual sum. */
   LayerNorm: LayerNorm;
   /** A block projecting `inDim` features back to H. */
-  constructor(readonly c: BertConfig, inDim: number, seed: number, readonly drop: DropoutCtx) {
+  constructor(
+    readonly c: BertConfig,
+    inDim: number,
+    seeds: InitCtx | number,
+    readonly drop: DropoutCtx,
+  ) {
     super();
-    this.dense = this.child("dense", new Linear(inDim, c.hidden_size, initFor(c, seed)));
+    const init = InitCtx.of(seeds, c.initializer_range);
+    this.dense = this.child("dense", new Linear(inDim, c.hidden_size, init.next()));
     this.LayerNorm = this.child("LayerNorm", new LayerNorm(c.hidden_size, c.layer_norm_eps));
   }
   /** x [B, S, inDim], residual [B, S, H] → [B, S, H] */
@@ -177,8 +192,9 @@ export class BertOutput extends Module {
       const y = this.drop.next(this.dense.forward(x), p, true);
       return addLayerNorm(y, residual, ln);
     }
-    // Fused epilogue: bias + residual + LayerNorm in one kernel.
-    const y = matmul(x, this.dense.weight, { transB: true });
+    // Fused epilogue: bias + residual + LayerNorm in one kernel; the projection still goes
+    // through the Linear, so an adapter overriding `project` takes effect here too.
+    const y = this.dense.project(x);
     return biasResidualLayerNorm(y, this.dense.bias, residual, ln.weight, ln.bias, ln.eps);
   }
 }
@@ -202,10 +218,11 @@ export class BertAttention extends Module {
   /** Projection, residual and LayerNorm. */
   output: BertOutput;
   /** An attention block sized by `c`. */
-  constructor(c: BertConfig, seed: number, drop: DropoutCtx) {
+  constructor(c: BertConfig, seeds: InitCtx | number, drop: DropoutCtx) {
     super();
-    this.self = this.child("self", new BertSelfAttention(c, seed, drop));
-    this.output = this.child("output", new BertOutput(c, c.hidden_size, seed, drop));
+    const init = InitCtx.of(seeds, c.initializer_range);
+    this.self = this.child("self", new BertSelfAttention(c, init, drop));
+    this.output = this.child("output", new BertOutput(c, c.hidden_size, init, drop));
   }
   /** x [B, S, H], mask additive [B, S] → [B, S, H] */
   forward(x: Tensor, mask: Tensor): Tensor {
@@ -218,17 +235,18 @@ export class BertIntermediate extends Module {
   /** Projection H → I. */
   dense: Linear;
   /** A block sized by `c`. */
-  constructor(c: BertConfig, seed: number) {
+  constructor(c: BertConfig, seeds: InitCtx | number) {
     super();
+    const init = InitCtx.of(seeds, c.initializer_range);
     this.dense = this.child(
       "dense",
-      new Linear(c.hidden_size, c.intermediate_size, initFor(c, seed)),
+      new Linear(c.hidden_size, c.intermediate_size, init.next()),
     );
   }
   /** x [B, S, H] → [B, S, I] */
   forward(x: Tensor): Tensor {
     // Fused epilogue: the bias add and GELU in one kernel each way.
-    return biasGelu(matmul(x, this.dense.weight, { transB: true }), this.dense.bias);
+    return biasGelu(this.dense.project(x), this.dense.bias);
   }
 }
 
@@ -241,11 +259,12 @@ export class BertLayer extends Module {
   /** The FFN's projection, residual and LayerNorm. */
   output: BertOutput;
   /** A layer sized by `c`. */
-  constructor(c: BertConfig, seed: number, drop: DropoutCtx) {
+  constructor(c: BertConfig, seeds: InitCtx | number, drop: DropoutCtx) {
     super();
-    this.attention = this.child("attention", new BertAttention(c, seed, drop));
-    this.intermediate = this.child("intermediate", new BertIntermediate(c, seed));
-    this.output = this.child("output", new BertOutput(c, c.intermediate_size, seed, drop));
+    const init = InitCtx.of(seeds, c.initializer_range);
+    this.attention = this.child("attention", new BertAttention(c, init, drop));
+    this.intermediate = this.child("intermediate", new BertIntermediate(c, init));
+    this.output = this.child("output", new BertOutput(c, c.intermediate_size, init, drop));
   }
   /** x [B, S, H], mask additive [B, S] → [B, S, H] */
   forward(x: Tensor, mask: Tensor): Tensor {
@@ -259,9 +278,10 @@ export class BertPooler extends Module {
   /** Projection H → H. */
   dense: Linear;
   /** A pooler sized by `c`. */
-  constructor(c: BertConfig, seed: number) {
+  constructor(c: BertConfig, seeds: InitCtx | number) {
     super();
-    this.dense = this.child("dense", new Linear(c.hidden_size, c.hidden_size, initFor(c, seed)));
+    const init = InitCtx.of(seeds, c.initializer_range);
+    this.dense = this.child("dense", new Linear(c.hidden_size, c.hidden_size, init.next()));
   }
   /** x [B, S, H] → tanh(dense(x[:, 0])) [B, H] */
   forward(x: Tensor): Tensor {
@@ -298,17 +318,23 @@ export class BertModel extends Module {
   /** Dropout seeding shared by every layer. */
   readonly drop: DropoutCtx = new DropoutCtx();
 
-  /** A randomly initialized model; `seed` fixes weights and dropout masks. */
-  constructor(readonly config: BertConfig, opts: { seed?: number; pooler?: boolean } = {}) {
+  /**
+   * A randomly initialized model; `seed` fixes weights and dropout masks. A model with a head
+   * passes its `init` so that the head's layers continue the encoder's init sequence.
+   */
+  constructor(
+    readonly config: BertConfig,
+    opts: { seed?: number; pooler?: boolean; init?: InitCtx } = {},
+  ) {
     super();
     const seed = opts.seed ?? 0;
-    seedCounter = 0;
+    const init = opts.init ?? new InitCtx(seed, config.initializer_range);
     this.drop.seed = seed;
-    this.embeddings = this.child("embeddings", new BertEmbeddings(config, seed, this.drop));
+    this.embeddings = this.child("embeddings", new BertEmbeddings(config, init, this.drop));
     for (let i = 0; i < config.num_hidden_layers; i++) {
-      this.layers.push(this.child(`encoder.layer.${i}`, new BertLayer(config, seed, this.drop)));
+      this.layers.push(this.child(`encoder.layer.${i}`, new BertLayer(config, init, this.drop)));
     }
-    this.pooler = opts.pooler ? this.child("pooler", new BertPooler(config, seed)) : null;
+    this.pooler = opts.pooler ? this.child("pooler", new BertPooler(config, init)) : null;
   }
 
   /** Sets the dropout step: each training step must draw new masks. */
@@ -321,12 +347,28 @@ export class BertModel extends Module {
     const { batch: b, seq: s } = batch;
     const n = b * s;
     if (batch.inputIds.length !== n) throw new Error(`inputIds must hold ${n} ids`);
-    if (s > this.config.max_position_embeddings) {
+    const c = this.config;
+    if (s > c.max_position_embeddings) {
       throw new Error(`sequence length ${s} exceeds max_position_embeddings`);
     }
+    const positions = positionIds(c, batch.inputIds, b, s);
+    if (positionKind(c) === "padding-offset" && s + c.pad_token_id >= c.max_position_embeddings) {
+      // Only rows with that many real tokens reach past the table; HF fails on those alone.
+      const top = positions.reduce((m, p) => Math.max(m, p), 0);
+      if (top >= c.max_position_embeddings) {
+        throw new Error(
+          `position id ${top} exceeds max_position_embeddings ${c.max_position_embeddings} ` +
+            `(positions start at pad_token_id + 1 = ${c.pad_token_id + 1})`,
+        );
+      }
+    }
+    // The embedding lookup silently zeroes ids outside the table: say which one is wrong.
+    for (const t of batch.tokenTypeIds ?? []) {
+      if (!(t >= 0 && t < c.type_vocab_size)) {
+        throw new Error(`token type id ${t} is outside [0, type_vocab_size ${c.type_vocab_size})`);
+      }
+    }
     this.drop.site = 0;
-    const positions = new Int32Array(n);
-    for (let i = 0; i < n; i++) positions[i] = i % s;
     const maskAdd = new Float32Array(n);
     if (batch.attentionMask) {
       for (let i = 0; i < n; i++) maskAdd[i] = batch.attentionMask[i] ? 0 : MASK_MIN;
@@ -346,18 +388,10 @@ export class BertModel extends Module {
   }
 }
 
-/** Start/end logits [B, S] each, and the loss when positions were given. */
-export interface QaOutput {
-  /** [B, S] */
-  startLogits: Tensor;
-  /** [B, S] */
-  endLogits: Tensor;
-  /** Scalar mean loss, or null without positions. */
-  loss: Tensor | null;
-}
-
 /**
- * BertForQuestionAnswering: BERT without pooler, then `qa_outputs` Linear(H, 2).
+ * BertForQuestionAnswering: BERT without pooler, then the {@linkcode QaHead} (`qa_outputs`
+ * Linear(H, 2)). `prefix` "roberta" gives HF's RoBERTa-family QA models, whose encoder
+ * differs only in its parameter names and (from the config) its position ids.
  *
  * @example
  * ```ts
@@ -370,43 +404,28 @@ export interface QaOutput {
  * console.log(out.startLogits.shape); // [1, 3]
  * ```
  */
-export class BertForQuestionAnswering extends Module {
-  /** The encoder, without pooler. */
-  bert: BertModel;
-  /** Linear(H, 2): start and end logits per token. */
-  qa_outputs: Linear;
-
+export class BertForQuestionAnswering extends EncoderWithHead<QaHead> {
   /** A randomly initialized model; `seed` fixes weights and dropout masks. */
-  constructor(readonly config: BertConfig, opts: { seed?: number } = {}) {
-    super();
+  constructor(
+    config: BertConfig,
+    opts: { seed?: number; prefix?: string; architecture?: string } = {},
+  ) {
     const seed = opts.seed ?? 0;
-    this.bert = this.child("bert", new BertModel(config, { seed, pooler: false }));
-    this.qa_outputs = this.child(
-      "qa_outputs",
-      new Linear(config.hidden_size, 2, initFor(config, seed)),
-    );
+    const init = new InitCtx(seed, config.initializer_range);
+    // Argument order is construction order: the head's init continues the encoder's.
+    super(config, new BertModel(config, { seed, pooler: false, init }), new QaHead(config, init), {
+      prefix: opts.prefix ?? "bert",
+      architecture: opts.architecture ?? "BertForQuestionAnswering",
+    });
   }
 
-  /**
-   * Logits, and with `startPositions`/`endPositions` the loss: the mean of the start and
-   * end cross-entropies, positions clamped to [0, S] and S ignored, as HF does.
-   */
-  forward(
-    batch: BertBatch & { startPositions?: ArrayLike<number>; endPositions?: ArrayLike<number> },
-  ): QaOutput {
-    const { batch: b, seq: s } = batch;
-    const h = this.bert.forward(batch);
-    const logits = this.qa_outputs.forward(h); // [B, S, 2]
-    const startLogits = sliceLastDim(logits, 0, 1).view([b, s]);
-    const endLogits = sliceLastDim(logits, 1, 2).view([b, s]);
-    let loss: Tensor | null = null;
-    if (batch.startPositions && batch.endPositions) {
-      const clamp = (p: ArrayLike<number>) =>
-        Int32Array.from({ length: b }, (_, i) => Math.min(Math.max(p[i], 0), s));
-      const sp = Tensor.fromArray(clamp(batch.startPositions), [b]);
-      const ep = Tensor.fromArray(clamp(batch.endPositions), [b]);
-      loss = scale(add(crossEntropy(startLogits, sp, s), crossEntropy(endLogits, ep, s)), 0.5);
-    }
-    return { startLogits, endLogits, loss };
+  /** The encoder, without pooler (named `bert.*`, or `<prefix>.*`). */
+  get bert(): BertModel {
+    return this.encoder;
+  }
+
+  /** Linear(H, 2): start and end logits per token. */
+  get qa_outputs(): Linear {
+    return this.head.qa_outputs;
   }
 }

@@ -5,6 +5,8 @@ import type { Module } from "../nn/module.ts";
 import { sync } from "../gpu/kernel.ts";
 import { type BertConfig, readBertConfig } from "./config.ts";
 import { BertForQuestionAnswering } from "./bert.ts";
+import { modelFor, type TaskModel } from "./registry.ts";
+import { EncoderWithHead } from "./with_head.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 
 /** A checkpoint whose tensors do not fit the model; the message names the tensor. */
@@ -89,9 +91,49 @@ export async function loadWeights(
 }
 
 /**
- * Loads a HF-layout directory (`config.json` + `model.safetensors` or shards) as
- * BertForQuestionAnswering. A missing QA head is initialized N(0, 0.02) with a warning,
- * as `from_pretrained` does.
+ * Loads a HF-layout directory (`config.json` + `model.safetensors` or shards) as the model
+ * the registry picks (see {@linkcode resolveArchitecture}): `opts.task` picks by
+ * `model_type`, else `config.json`'s `architectures` decides. Encoder weights may come
+ * bare (a base-model checkpoint); missing head weights are initialized N(0, 0.02) with a
+ * warning, as `from_pretrained` does; a missing encoder weight is an error.
+ *
+ * @example
+ * ```ts
+ * import { initGpu, loadModel } from "./mod.ts";
+ * await initGpu();
+ * const { architecture, report } = await loadModel("tests/fixtures/bert_qa_odd");
+ * console.log(architecture, report.newlyInitialized); // BertForQuestionAnswering []
+ * ```
+ */
+export async function loadModel(
+  dir: string,
+  opts: { task?: string; architecture?: string; seed?: number; quiet?: boolean } = {},
+): Promise<{ model: TaskModel; config: BertConfig; report: LoadReport; architecture: string }> {
+  const path = `${dir}/config.json`;
+  const config = await readBertConfig(path);
+  const reader = await openCheckpoint(dir);
+  try {
+    const { model, architecture, prefix } = modelFor(config, opts, path);
+    try {
+      const report = await loadWeights(model, reader, {
+        prefix: `${prefix}.`,
+        mayBeNew: (n) => !n.startsWith(`${prefix}.`),
+      });
+      if (!opts.quiet) warn(dir, architecture, report);
+      return { model, config, report, architecture };
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+  } finally {
+    reader.close();
+  }
+}
+
+/**
+ * Loads a HF-layout directory as its model_type's question-answering model
+ * (BertForQuestionAnswering, or the RoBERTa family's, named `roberta.*`); see
+ * {@linkcode loadModel}.
  *
  * @example
  * ```ts
@@ -105,34 +147,27 @@ export async function loadBertForQa(
   dir: string,
   opts: { seed?: number; quiet?: boolean } = {},
 ): Promise<{ model: BertForQuestionAnswering; config: BertConfig; report: LoadReport }> {
-  const config = await readBertConfig(`${dir}/config.json`);
-  const reader = await openCheckpoint(dir);
-  const model = new BertForQuestionAnswering(config, { seed: opts.seed ?? 0 });
-  try {
-    const report = await loadWeights(model, reader, {
-      prefix: "bert.",
-      mayBeNew: (n) => n.startsWith("qa_outputs."),
-    });
-    if (!opts.quiet) warn(dir, report);
-    return { model, config, report };
-  } catch (e) {
+  const { model, config, report } = await loadModel(dir, { ...opts, task: "question-answering" });
+  if (!(model instanceof BertForQuestionAnswering)) {
     model.dispose();
-    throw e;
-  } finally {
-    reader.close();
+    throw new CheckpointError(
+      dir,
+      `the question-answering model is not a BertForQuestionAnswering`,
+    );
   }
+  return { model, config, report };
 }
 
-function warn(dir: string, r: LoadReport): void {
+function warn(dir: string, architecture: string, r: LoadReport): void {
   if (r.unexpected.length) {
     console.warn(
       `Some weights of the model checkpoint at ${dir} were not used when initializing ` +
-        `BertForQuestionAnswering: ${summarize(r.unexpected)}`,
+        `${architecture}: ${summarize(r.unexpected)}`,
     );
   }
   if (r.newlyInitialized.length) {
     console.warn(
-      `Some weights of BertForQuestionAnswering were not initialized from the model checkpoint ` +
+      `Some weights of ${architecture} were not initialized from the model checkpoint ` +
         `at ${dir} and are newly initialized: ${summarize(r.newlyInitialized)}. ` +
         "You should probably TRAIN this model on a down-stream task.",
     );
@@ -147,7 +182,8 @@ function summarize(names: string[]): string {
 
 /**
  * Saves a model directory in HF layout: `config.json` and `model.safetensors`
- * (all parameters, F32), both written atomically.
+ * (all parameters, F32), both written atomically. `architectures` names the saved model's
+ * class (as `save_pretrained` does), so a fine-tuned base checkpoint reloads with its head.
  */
 export async function saveModel(model: Module, config: BertConfig, dir: string): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
@@ -156,7 +192,10 @@ export async function saveModel(model: Module, config: BertConfig, dir: string):
     tensors.push({ name, dtype: "F32" as const, shape: t.shape, data: await t.toArray() });
   }
   await writeSafetensors(`${dir}/model.safetensors`, tensors, { format: "pt" });
-  const cfg = { ...config, architectures: config.architectures ?? ["BertForQuestionAnswering"] };
+  const architectures = model instanceof EncoderWithHead
+    ? [model.architecture]
+    : config.architectures ?? ["BertForQuestionAnswering"];
+  const cfg = { ...config, architectures };
   await writeFileAtomic(
     `${dir}/config.json`,
     new TextEncoder().encode(JSON.stringify(cfg, null, 2) + "\n"),

@@ -30,7 +30,7 @@ export interface BertConfig {
   initializer_range: number;
   /** HF model class names, e.g. ["BertForQuestionAnswering"]. */
   architectures?: string[];
-  /** "bert". */
+  /** "bert", or a RoBERTa-family type (see {@linkcode MODEL_TYPES}). */
   model_type?: string;
   /** Other HF fields, kept so that a saved config round-trips. */
   [extra: string]: unknown;
@@ -62,6 +62,30 @@ const DEFAULTS: BertConfig = {
   model_type: "bert",
 };
 
+/** How an encoder numbers positions: see `positionIds` in src/models/positions.ts. */
+export type PositionKind = "absolute" | "padding-offset";
+
+/**
+ * The `model_type` values whose checkpoints run on the BERT encoder, how each numbers
+ * positions, and the HF config defaults where they differ from BERT's. RoBERTa-family
+ * models count positions from `pad_token_id + 1`, skipping padding.
+ *
+ * @example
+ * ```ts
+ * import { MODEL_TYPES } from "./mod.ts";
+ * console.log(MODEL_TYPES.roberta.positions); // padding-offset
+ * ```
+ */
+export const MODEL_TYPES: Record<
+  string,
+  { positions: PositionKind; defaults: Partial<BertConfig> }
+> = {
+  bert: { positions: "absolute", defaults: {} },
+  roberta: { positions: "padding-offset", defaults: { vocab_size: 50265, pad_token_id: 1 } },
+  "xlm-roberta": { positions: "padding-offset", defaults: { pad_token_id: 1 } },
+  camembert: { positions: "padding-offset", defaults: { pad_token_id: 1 } },
+};
+
 const POSITIVE = [
   "vocab_size",
   "hidden_size",
@@ -86,7 +110,17 @@ export function bertConfig(raw: unknown, path = "config"): BertConfig {
   if (!raw || typeof raw !== "object" || Array.isArray(raw)) {
     throw new ConfigError(path, "config must be a JSON object");
   }
-  const c = { ...DEFAULTS, ...(raw as Record<string, unknown>) } as BertConfig;
+  const given = raw as Record<string, unknown>;
+  const type = given.model_type === undefined ? DEFAULTS.model_type : given.model_type;
+  if (typeof type !== "string" || !Object.hasOwn(MODEL_TYPES, type)) {
+    throw new ConfigError(
+      path,
+      `model_type ${JSON.stringify(type)} is not supported (${
+        Object.keys(MODEL_TYPES).join(", ")
+      })`,
+    );
+  }
+  const c = { ...DEFAULTS, ...MODEL_TYPES[type].defaults, ...given } as BertConfig;
   for (const k of POSITIVE) {
     const v = c[k];
     if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) {
@@ -113,9 +147,6 @@ export function bertConfig(raw: unknown, path = "config"): BertConfig {
     !(c.initializer_range >= 0 && c.initializer_range < 10)
   ) {
     throw new ConfigError(path, `initializer_range must be a small non-negative number`);
-  }
-  if (c.model_type !== undefined && c.model_type !== "bert") {
-    throw new ConfigError(path, `model_type ${JSON.stringify(c.model_type)} is not a BERT config`);
   }
   if (!["gelu", "gelu_python"].includes(c.hidden_act)) {
     throw new ConfigError(

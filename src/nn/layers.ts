@@ -52,9 +52,18 @@ export class Linear extends Module {
     );
   }
 
-  /** x [..., in] → [..., out] */
+  /**
+   * x [..., in] → x·Wᵀ [..., out], without the bias. Fused epilogues (bias + GELU, bias +
+   * residual + LayerNorm) call this and add {@linkcode Linear.bias} themselves, so a subclass
+   * that overrides it (e.g. a LoRA adapter adding B·A·x) is honoured on every path.
+   */
+  project(x: Tensor): Tensor {
+    return matmul(x, this.weight, { transB: true });
+  }
+
+  /** x [..., in] → x·Wᵀ + b [..., out] */
   forward(x: Tensor): Tensor {
-    return add(matmul(x, this.weight, { transB: true }), this.bias);
+    return add(this.project(x), this.bias);
   }
 }
 

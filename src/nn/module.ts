@@ -27,9 +27,27 @@ export abstract class Module {
     return t;
   }
 
-  /** Registers a child module under `name` (e.g. "encoder" or "layer.3") and returns it. */
+  /**
+   * Registers a child module under `name` (e.g. "encoder" or "layer.3") and returns it.
+   * The empty name adds no path segment: a task head's parameters keep HF's top-level names
+   * (`qa_outputs.weight`) while the head stays one module.
+   */
   protected child<M extends Module>(name: string, m: M): M {
     this.#children.set(name, m);
+    return m;
+  }
+
+  /**
+   * Puts `m` in place of the child registered as `name`, and in the same-named property when
+   * that held the old child, so forward passes and parameter names both see it (e.g. wrapping
+   * a Linear in an adapter). Returns `m`; the old child is not disposed.
+   */
+  replaceChild<M extends Module>(name: string, m: M): M {
+    const old = this.#children.get(name);
+    if (!old) throw new Error(`no child module named ${JSON.stringify(name)}`);
+    this.#children.set(name, m);
+    const self = this as unknown as Record<string, unknown>;
+    if (self[name] === old) self[name] = m;
     return m;
   }
 
@@ -37,7 +55,9 @@ export abstract class Module {
   namedParameters(prefix = ""): [string, Tensor][] {
     const out: [string, Tensor][] = [];
     for (const [n, t] of this.#params) out.push([prefix + n, t]);
-    for (const [n, m] of this.#children) out.push(...m.namedParameters(`${prefix}${n}.`));
+    for (const [n, m] of this.#children) {
+      out.push(...m.namedParameters(n === "" ? prefix : `${prefix}${n}.`));
+    }
     return out;
   }
 

@@ -2,7 +2,20 @@
 // equations, float64 from float32 weights, dropout off).
 
 import assert from "node:assert/strict";
-import { backward, loadBertForQa, openSafetensors, scopeAsync } from "../../mod.ts";
+import {
+  backward,
+  bertConfig,
+  BertLayer,
+  BertModel,
+  DropoutCtx,
+  InitCtx,
+  Linear,
+  loadBertForQa,
+  openSafetensors,
+  scale,
+  scopeAsync,
+  Tensor,
+} from "../../mod.ts";
 import { assertClose } from "../_helpers.ts";
 
 const FIXTURES = new URL("../fixtures/", import.meta.url).pathname;
@@ -138,4 +151,104 @@ Deno.test("inference frees each layer's intermediates: peak memory does not grow
   const one = await peak(1);
   const four = await peak(4);
   assert.ok(four < 1.5 * one, `1 layer: ${one} bytes, 4 layers: ${four} bytes`);
+});
+
+Deno.test("a Linear overriding project is honoured by BertLayer on the fused and dropout paths", async () => {
+  // project doubled: exactly x·(2W), so a layer with doubled weights is the bitwise reference.
+  class Doubled extends Linear {
+    override project(x: Tensor): Tensor {
+      return scale(super.project(x), 2);
+    }
+  }
+  const c = bertConfig({
+    vocab_size: 20,
+    hidden_size: 8,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    intermediate_size: 12,
+    hidden_dropout_prob: 0.25,
+    attention_probs_dropout_prob: 0.25,
+  });
+  const make = () => {
+    const drop = new DropoutCtx();
+    drop.seed = 5;
+    return new BertLayer(c, new InitCtx(5, c.initializer_range), drop);
+  };
+  const x = Tensor.fromArray(Float32Array.from({ length: 2 * 3 * 8 }, (_, i) => Math.sin(i)), [
+    2,
+    3,
+    8,
+  ]);
+  const mask = Tensor.fromArray(new Float32Array(6), [2, 3]);
+  const run = async (layer: ReturnType<typeof make>, training: boolean) => {
+    layer.train(training);
+    layer.attention.output.drop.site = 0;
+    return [...await layer.forward(x, mask).toArray()];
+  };
+  const plain = make();
+  const wrapped = make();
+  for (const block of [wrapped.intermediate, wrapped.output]) {
+    const d = block.dense;
+    const w = block.replaceChild("dense", new Doubled(d.inFeatures, d.outFeatures, { seed: 0 }));
+    w.weight.write(await d.weight.toArray());
+    w.bias.write(await d.bias.toArray());
+    d.dispose();
+  }
+  const doubledWeights = make();
+  for (const d of [doubledWeights.intermediate.dense, doubledWeights.output.dense]) {
+    d.weight.write((await d.weight.toArray()).map((v) => 2 * v));
+  }
+  for (const training of [false, true]) {
+    const path = training ? "dropout" : "fused";
+    const got = await run(wrapped, training);
+    assert.deepEqual(got, await run(doubledWeights, training), `${path}: x·(2W) exactly`);
+    assert.notDeepEqual(got, await run(plain, training), `${path}: the override changes it`);
+  }
+  for (const m of [plain, wrapped, doubledWeights]) m.dispose();
+});
+
+Deno.test("a RoBERTa encoder looks positions up from pad_token_id + 1, padding at pad", async () => {
+  const base = {
+    vocab_size: 20,
+    hidden_size: 8,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    intermediate_size: 12,
+    max_position_embeddings: 8,
+    type_vocab_size: 1,
+    pad_token_id: 1,
+  };
+  const roberta = new BertModel(bertConfig({ ...base, model_type: "roberta" }), { seed: 3 });
+  const bert = new BertModel(bertConfig(base), { seed: 3 });
+  roberta.train(false);
+  bert.train(false);
+  const table = await roberta.embeddings.position_embeddings.weight.toArray();
+  assert.ok(table.subarray(8, 16).every((v) => v === 0), "the padding row starts at zero");
+  // ids [5, 6, 7, 1, 1]: RoBERTa positions [2, 3, 4, 1, 1]; give BERT those rows at 0..4.
+  const rows = [2, 3, 4, 1, 1];
+  const shifted = new Float32Array(table);
+  rows.forEach((r, i) => shifted.set(table.subarray(r * 8, r * 8 + 8), i * 8));
+  bert.embeddings.position_embeddings.weight.write(shifted);
+  const batch = {
+    batch: 1,
+    seq: 5,
+    inputIds: new Int32Array([5, 6, 7, 1, 1]),
+    attentionMask: [1, 1, 1, 0, 0],
+  };
+  const got = await scopeAsync(async () => await roberta.forward(batch).toArray());
+  const want = await scopeAsync(async () => await bert.forward(batch).toArray());
+  assert.deepEqual([...got], [...want]);
+  // 7 real tokens need position 8, past a table of 8 rows; 6 real ones with padding fit.
+  assert.throws(
+    () => roberta.forward({ batch: 1, seq: 7, inputIds: new Int32Array(7).fill(5) }),
+    /position id 8 exceeds max_position_embeddings 8/,
+  );
+  const fits = { batch: 1, seq: 7, inputIds: new Int32Array([5, 5, 5, 5, 5, 5, 1]) };
+  await scopeAsync(async () => await roberta.forward(fits).toArray());
+  assert.throws(
+    () => roberta.forward({ ...batch, tokenTypeIds: new Int32Array([0, 0, 1, 0, 0]) }),
+    /token type id 1 is outside \[0, type_vocab_size 1\)/,
+  );
+  roberta.dispose();
+  bert.dispose();
 });

@@ -18,6 +18,8 @@ Deno.test("invalid configs are refused with the file and the fault", async () =>
     [{ hidden_dropout_prob: 1 }, /hidden_dropout_prob/],
     [{ hidden_act: "relu" }, /hidden_act/],
     [{ vocab_size: 10, pad_token_id: 10 }, /pad_token_id/],
+    [{ model_type: "gpt2" }, /model_type "gpt2" is not supported \(bert, roberta, /],
+    [{ model_type: null }, /model_type null is not supported/],
   ];
   for (const [raw, re] of bad) {
     assert.throws(() => bertConfig(raw, "x/config.json"), (e: Error) => {
@@ -30,4 +32,15 @@ Deno.test("invalid configs are refused with the file and the fault", async () =>
   await assert.rejects(() => readBertConfig(`${dir}/config.json`), /invalid JSON/);
   await assert.rejects(() => readBertConfig(`${dir}/none.json`), /file not found/);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("RoBERTa-family configs are accepted, with HF's RoBERTa defaults", () => {
+  const r = bertConfig({ model_type: "roberta" });
+  assert.equal(r.pad_token_id, 1);
+  assert.equal(r.vocab_size, 50265);
+  const x = bertConfig({ model_type: "xlm-roberta", vocab_size: 250002, type_vocab_size: 1 });
+  assert.equal(x.pad_token_id, 1);
+  assert.equal(x.type_vocab_size, 1);
+  assert.equal(bertConfig({ model_type: "camembert", pad_token_id: 3 }).pad_token_id, 3);
+  assert.equal(bertConfig({}).model_type, "bert");
 });

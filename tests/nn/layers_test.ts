@@ -5,6 +5,7 @@ import type { Module } from "../../src/nn/module.ts";
 import { Tensor } from "../../src/tensor.ts";
 import { backward } from "../../src/autograd.ts";
 import { sum } from "../../src/ops/reduce.ts";
+import { scale } from "../../src/ops/elementwise.ts";
 
 /**
  * Points a layer's parameters at gradcheck's tensors so that its gradients land there;
@@ -206,4 +207,23 @@ Deno.test("Linear and Embedding with std draw N(0, std); Linear's bias is zero",
   const again = new Linear(512, 384, { seed: 12, std });
   assert.deepEqual(await again.weight.toArray(), w);
   again.dispose();
+});
+
+Deno.test("Linear.forward is project (x·Wᵀ) plus the bias, and goes through project", async () => {
+  const fc = new Linear(5, 3, { seed: 4 });
+  const x = Tensor.fromArray(Float32Array.from({ length: 10 }, (_, i) => i / 7 - 0.5), [2, 5]);
+  const p = await fc.project(x).toArray();
+  const y = await fc.forward(x).toArray();
+  const b = await fc.bias.toArray();
+  for (let i = 0; i < y.length; i++) assert.equal(y[i], Math.fround(p[i] + b[i % 3]));
+  // An override of project (what an adapter does) is what forward uses.
+  class Zeroed extends Linear {
+    override project(x: Tensor): Tensor {
+      return scale(super.project(x), 0);
+    }
+  }
+  const z = new Zeroed(5, 3, { seed: 4 });
+  assert.deepEqual([...await z.forward(x).toArray()], [...b, ...b]);
+  z.dispose();
+  fc.dispose();
 });

@@ -91,3 +91,38 @@ Deno.test("dispose releases every parameter, nested ones and gradients included"
   assert.ok(grad.disposed);
   await assert.rejects(() => m.scale.toArray(), /used after dispose/);
 });
+
+Deno.test("a child registered under the empty name adds no path segment", () => {
+  class Flat extends Module {
+    readonly head: Head;
+    readonly body: Leaf;
+    constructor() {
+      super();
+      this.body = this.child("body", new Leaf(0));
+      this.head = this.child("", new Head());
+    }
+  }
+  const m = new Flat();
+  assert.deepEqual(m.namedParameters().map(([n]) => n), [
+    "body.x",
+    "body.y",
+    "inner.x",
+    "inner.y",
+  ]);
+  assert.deepEqual(m.namedParameters("p.").map(([n]) => n).slice(2), ["p.inner.x", "p.inner.y"]);
+  m.train(false);
+  assert.equal(m.head.inner.training, false, "train() reaches an unnamed child");
+  m.dispose();
+});
+
+Deno.test("replaceChild swaps the registered child and the same-named property", () => {
+  const m = new Head();
+  const old = m.inner;
+  const fresh = new Leaf(7);
+  assert.equal(m.replaceChild("inner", fresh), fresh);
+  assert.equal(m.inner, fresh);
+  assert.equal(new Map(m.namedParameters()).get("inner.x"), fresh.x);
+  assert.throws(() => m.replaceChild("outer", new Leaf(1)), /no child module named "outer"/);
+  old.dispose();
+  m.dispose();
+});
