@@ -95,7 +95,7 @@ export async function loadWeights(
  *
  * @example
  * ```ts
- * import { initGpu, loadBertForQa } from "./mod.ts";
+ * import { initGpu, loadBertForQa } from "webgpu-bert";
  * await initGpu();
  * const { model, report } = await loadBertForQa("tests/fixtures/bert_qa_odd");
  * console.log(model.config.hidden_size, report.unexpected); // 24 []

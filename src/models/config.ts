@@ -77,7 +77,7 @@ const POSITIVE = [
  *
  * @example
  * ```ts
- * import { bertConfig } from "./mod.ts";
+ * import { bertConfig } from "webgpu-bert";
  * const c = bertConfig({ hidden_size: 64, num_attention_heads: 4, intermediate_size: 128 });
  * console.log(c.num_hidden_layers); // 12
  * ```

@@ -39,7 +39,7 @@ function polyline(points: [number, number][], color: string): string {
  *
  * @example
  * ```ts
- * import { plotSvg } from "./mod.ts";
+ * import { plotSvg } from "webgpu-bert";
  * const svg = plotSvg([{ step: 1, loss: 2 }, { step: 2, loss: 1, exact_match: 50, f1: 60 }]);
  * console.log(svg.startsWith("<svg")); // true
  * ```
