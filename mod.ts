@@ -3,9 +3,13 @@
  * hand-written WGSL kernels for BERT, with Hugging Face checkpoints and KorQuAD/SQuAD
  * question answering on top.
  *
+ * The examples import this module as `webgpu-bert`, which the repository's deno.json maps to
+ * `./mod.ts` (that is what lets `deno task test` run them from beside each source file); in
+ * your own project, map that name to this file's path or URL, or import `mod.ts` directly.
+ *
  * @example
  * ```ts
- * import { backward, initGpu, mean, mul, Tensor } from "./mod.ts";
+ * import { backward, initGpu, mean, mul, Tensor } from "webgpu-bert";
  * await initGpu();
  * const w = Tensor.fromArray([1, 2, 3]);
  * w.requiresGrad = true;

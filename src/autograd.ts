@@ -72,7 +72,7 @@ export function accumulateGrad(x: Tensor, g: Tensor): void {
  *
  * @example
  * ```ts
- * import { backward, initGpu, mul, sum, Tensor } from "./mod.ts";
+ * import { backward, initGpu, mul, sum, Tensor } from "webgpu-bert";
  * await initGpu();
  * const x = Tensor.fromArray([1, 2, 3]);
  * x.requiresGrad = true;
@@ -100,7 +100,7 @@ export function backward(loss: Tensor): void {
  *
  * @example
  * ```ts
- * import { initGpu, mul, noGrad, Tensor } from "./mod.ts";
+ * import { initGpu, mul, noGrad, Tensor } from "webgpu-bert";
  * await initGpu();
  * const x = Tensor.fromArray([1, 2]);
  * x.requiresGrad = true;

@@ -29,7 +29,7 @@ export function numel(shape: readonly number[]): number {
  *
  * @example
  * ```ts
- * import { initGpu, Tensor } from "./mod.ts";
+ * import { initGpu, Tensor } from "webgpu-bert";
  * await initGpu();
  * const t = Tensor.fromArray(new Float32Array([1, 2, 3, 4]), [2, 2]);
  * console.log(await t.toArray()); // Float32Array [1, 2, 3, 4]
@@ -219,7 +219,7 @@ export function setScopeCloseHook(f: () => void): void {
  *
  * @example
  * ```ts
- * import { initGpu, scope, Tensor } from "./mod.ts";
+ * import { initGpu, scope, Tensor } from "webgpu-bert";
  * await initGpu();
  * const y = scope(() => Tensor.fromArray([1, 2]).view([2, 1]));
  * console.log(y.shape); // [2, 1]

@@ -9,8 +9,9 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
  *
  * @example
  * ```ts
- * import { UsageError } from "./mod.ts";
- * throw new UsageError("--data is required", "usage: score --data FILE");
+ * import { UsageError } from "./_common.ts";
+ * const e = new UsageError("--data is required", "usage: score --data FILE");
+ * console.log(e.message, e.usage); // --data is required usage: score --data FILE
  * ```
  */
 export class UsageError extends Error {
@@ -26,7 +27,7 @@ export class UsageError extends Error {
  *
  * @example
  * ```ts
- * import { DataError } from "./mod.ts";
+ * import { DataError } from "./_common.ts";
  * const e = new DataError("dev.json", "data[0]: missing \"paragraphs\"");
  * console.log(e.message); // dev.json: data[0]: missing "paragraphs"
  * ```
@@ -47,7 +48,7 @@ export type FlagSpec = NonNullable<ParseArgsConfig["options"]>;
  *
  * @example
  * ```ts
- * import { parseFlags } from "./mod.ts";
+ * import { parseFlags } from "./_common.ts";
  * const v = parseFlags(["--data", "dev.json"], { data: { type: "string" } }, "usage: x --data F");
  * console.log(v.data); // dev.json
  * ```
@@ -72,7 +73,7 @@ export function parseFlags<T extends FlagSpec>(
  *
  * @example
  * ```ts
- * import { readUtf8 } from "./mod.ts";
+ * import { readUtf8 } from "./_common.ts";
  * const text = await readUtf8("deno.json");
  * ```
  */
@@ -124,7 +125,7 @@ function firstBadUtf8(bytes: Uint8Array): number {
  *
  * @example
  * ```ts
- * import { parseJson } from "./mod.ts";
+ * import { parseJson } from "./_common.ts";
  * console.log(parseJson('{"a": 1}', "x.json")); // { a: 1 }
  * ```
  */
@@ -152,7 +153,7 @@ function isUserError(e: unknown): boolean {
  *
  * @example
  * ```ts
- * import { runCli } from "./mod.ts";
+ * import { runCli } from "./_common.ts";
  * if (import.meta.main) await runCli((args) => console.log(args));
  * ```
  */

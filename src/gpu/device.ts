@@ -49,7 +49,7 @@ let pending: Promise<Gpu> | null = null;
  *
  * @example
  * ```ts
- * import { initGpu } from "./mod.ts";
+ * import { initGpu } from "webgpu-bert";
  * const gpu = await initGpu();
  * console.log(gpu.info.name);
  * ```

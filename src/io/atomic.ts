@@ -28,10 +28,11 @@ async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
  *
  * @example
  * ```ts
- * import { writeFileAtomic } from "./mod.ts";
+ * import { writeFileAtomic } from "webgpu-bert";
+ * const path = `${await Deno.makeTempDir()}/hello.txt`;
  * const enc = new TextEncoder();
- * await writeFileAtomic("/tmp/hello.txt", [enc.encode("hello, "), enc.encode("world\n")]);
- * console.log(await Deno.readTextFile("/tmp/hello.txt")); // "hello, world\n"
+ * await writeFileAtomic(path, [enc.encode("hello, "), enc.encode("world\n")]);
+ * console.log(await Deno.readTextFile(path)); // "hello, world\n"
  * ```
  */
 export async function writeFileAtomic(path: string, data: FileChunks): Promise<void> {

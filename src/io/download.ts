@@ -99,7 +99,7 @@ const NO_NET =
  * @throws {DownloadError} for anything else (other URL schemes, malformed repo ids).
  * @example
  * ```ts
- * import { parseSource } from "./mod.ts";
+ * import { parseSource } from "webgpu-bert";
  * console.log(parseSource("klue/bert-base@v1")); // { kind: "hub", repo: "klue/bert-base", revision: "v1" }
  * ```
  */
@@ -140,7 +140,7 @@ export function parseSource(spec: string): DownloadSource {
  * @throws {DownloadError} `<name>: unsafe file name: <why>`.
  * @example
  * ```ts
- * import { safeFileName } from "./mod.ts";
+ * import { safeFileName } from "webgpu-bert";
  * console.log(safeFileName("weights/x", "model.safetensors")); // weights/x/model.safetensors
  * try {
  *   safeFileName("weights/x", "../../evil");
@@ -176,7 +176,7 @@ export function safeFileName(dir: string, name: string): string {
  *
  * @example
  * ```ts
- * import { sha256FromEtag } from "./mod.ts";
+ * import { sha256FromEtag } from "webgpu-bert";
  * console.log(sha256FromEtag(`W/"${"AB".repeat(32)}"`)); // "abab…ab"
  * console.log(sha256FromEtag('"5d1f-3a"')); // undefined
  * ```
@@ -192,9 +192,9 @@ export function sha256FromEtag(etag: string | null | undefined): string | undefi
  * the KorQuAD v1.0 train/dev files and scorer; or one URL. Files already complete are skipped.
  *
  * @throws {DownloadError} for refused names, HTTP errors, hash mismatches and no network.
- * @example
- * ```ts
- * import { download } from "./mod.ts";
+ * @example Needs the network, so the doc tests skip it (`ignore`).
+ * ```ts ignore
+ * import { download } from "webgpu-bert";
  * const files = await download("klue/bert-base", "weights/klue-bert-base");
  * console.log(files.map((f) => `${f.name} ${f.status}`));
  * ```
@@ -237,9 +237,9 @@ export async function download(
  * `special_tokens_map.json` where present. A repo with only `pytorch_model.bin` is refused.
  *
  * @throws {DownloadError} as {@linkcode download}.
- * @example
- * ```ts
- * import { downloadHubRepo } from "./mod.ts";
+ * @example Needs the network, so the doc tests skip it (`ignore`).
+ * ```ts ignore
+ * import { downloadHubRepo } from "webgpu-bert";
  * await downloadHubRepo("bert-base-multilingual-cased", "main", "weights/mbert");
  * ```
  */
@@ -315,10 +315,15 @@ export async function downloadHubRepo(
  * (the .part is kept for the next run) and unreachable hosts.
  * @example
  * ```ts
- * import { downloadFile } from "./mod.ts";
- * const url = "https://korquad.github.io/dataset/KorQuAD_v1.0_dev.json";
- * const f = await downloadFile(url, "weights/korquad-v1", "KorQuAD_v1.0_dev.json");
- * console.log(f?.sha256);
+ * import { downloadFile } from "webgpu-bert";
+ * // A local server stands in for the network; a KorQuAD or hub URL is fetched the same way.
+ * const server = Deno.serve({ port: 0, onListen() {} }, () => new Response("hello\n"));
+ * const url = `http://127.0.0.1:${server.addr.port}/hello.txt`;
+ * const dir = await Deno.makeTempDir();
+ * const f = await downloadFile(url, dir, "hello.txt", { progress: false, log: () => {} });
+ * console.log(f?.sha256); // 5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03
+ * await server.shutdown();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function downloadFile(

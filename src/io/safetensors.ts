@@ -377,7 +377,7 @@ function decode(dtype: Dtype, raw: Uint8Array): TensorData {
  *
  * @example
  * ```ts
- * import { int64ToInt32 } from "./mod.ts";
+ * import { int64ToInt32 } from "webgpu-bert";
  * console.log(int64ToInt32(new BigInt64Array([1n, -2n]))); // Int32Array [1, -2]
  * ```
  */
@@ -398,7 +398,7 @@ export function int64ToInt32(values: BigInt64Array, what = "value"): Int32Array 
  *
  * @example
  * ```ts
- * import { bytesSource, encodeSafetensors, openSafetensorsSource } from "./mod.ts";
+ * import { bytesSource, encodeSafetensors, openSafetensorsSource } from "webgpu-bert";
  * const bytes = encodeSafetensors([{ name: "w", dtype: "F32", shape: [2], data: [1, 2] }]);
  * const r = await openSafetensorsSource(bytesSource(bytes), "in-memory");
  * console.log(await r.read("w")); // Float32Array [1, 2]
@@ -422,8 +422,8 @@ export function bytesSource(bytes: Uint8Array): ByteSource {
  *
  * @example
  * ```ts
- * import { fileSource, openSafetensorsSource } from "./mod.ts";
- * const file = await Deno.open("model.safetensors");
+ * import { fileSource, openSafetensorsSource } from "webgpu-bert";
+ * const file = await Deno.open("tests/fixtures/bert_qa_batch/model.safetensors");
  * const r = await openSafetensorsSource(fileSource(file, (await file.stat()).size), "model");
  * console.log([...r.tensors.keys()]);
  * r.close();
@@ -459,7 +459,7 @@ export function fileSource(file: Deno.FsFile, size: number): ByteSource {
  *
  * @example
  * ```ts
- * import { bytesSource, encodeSafetensors, openSafetensorsSource } from "./mod.ts";
+ * import { bytesSource, encodeSafetensors, openSafetensorsSource } from "webgpu-bert";
  * const bytes = encodeSafetensors([{ name: "ids", dtype: "I64", shape: [2], data: [7, 9] }]);
  * const r = await openSafetensorsSource(bytesSource(bytes), "ids.safetensors");
  * console.log(await r.readInt32("ids")); // Int32Array [7, 9]
@@ -581,11 +581,12 @@ function pickleRefused(path: string, dir: string): SafetensorsError {
  *
  * @example
  * ```ts
- * import { openSafetensors, writeSafetensors } from "./mod.ts";
- * await writeSafetensors("/tmp/w.safetensors", [
+ * import { openSafetensors, writeSafetensors } from "webgpu-bert";
+ * const path = `${await Deno.makeTempDir()}/w.safetensors`;
+ * await writeSafetensors(path, [
  *   { name: "w", dtype: "F16", shape: [2, 2], data: [1, -2.5, 65504, 0] },
  * ]);
- * const r = await openSafetensors("/tmp/w.safetensors");
+ * const r = await openSafetensors(path);
  * console.log(r.tensors.get("w")?.shape, await r.read("w")); // [2, 2] Float32Array [1, -2.5, 65504, 0]
  * r.close();
  * ```
@@ -630,10 +631,10 @@ function asCheckpoint(r: SafetensorsReader, shard: string): CheckpointReader {
  *
  * @example
  * ```ts
- * import { openCheckpoint } from "./mod.ts";
- * const ckpt = await openCheckpoint("weights/bert-base-uncased");
+ * import { openCheckpoint } from "webgpu-bert";
+ * const ckpt = await openCheckpoint("tests/fixtures/bert_qa_batch"); // a tiny BERT-QA
  * const emb = await ckpt.readFloat32("bert.embeddings.word_embeddings.weight");
- * console.log(ckpt.tensors.get("bert.embeddings.word_embeddings.weight")?.shape, emb.length);
+ * console.log(ckpt.tensors.get("bert.embeddings.word_embeddings.weight")?.shape, emb.length); // [50, 24] 1200
  * ckpt.close();
  * ```
  */
@@ -865,8 +866,8 @@ function* chunks(p: { header: Uint8Array; list: Prepared[] }): Generator<Uint8Ar
  *
  * @example
  * ```ts
- * import { writeSafetensors } from "./mod.ts";
- * await writeSafetensors("/tmp/model.safetensors", [
+ * import { writeSafetensors } from "webgpu-bert";
+ * await writeSafetensors(`${await Deno.makeTempDir()}/model.safetensors`, [
  *   { name: "w", dtype: "F32", shape: [2, 3], data: new Float32Array(6) },
  *   { name: "ids", dtype: "I64", shape: [2], data: [101, 102] },
  * ], { format: "pt" });
@@ -886,7 +887,7 @@ export async function writeSafetensors(
  *
  * @example
  * ```ts
- * import { encodeSafetensors } from "./mod.ts";
+ * import { encodeSafetensors } from "webgpu-bert";
  * const bytes = encodeSafetensors([{ name: "b", dtype: "F32", shape: [1], data: [0.5] }]);
  * console.log(bytes.length % 8); // 4: an 8-aligned header, then 4 data bytes
  * ```

@@ -299,7 +299,7 @@ export const MASK_MIN: number = -3.4028234663852886e38;
  *
  * @example
  * ```ts
- * import { BertModel, bertConfig, initGpu } from "./mod.ts";
+ * import { BertModel, bertConfig, initGpu } from "webgpu-bert";
  * await initGpu();
  * const cfg = bertConfig({ vocab_size: 50, hidden_size: 8, num_hidden_layers: 1,
  *   num_attention_heads: 2, intermediate_size: 16, max_position_embeddings: 16 });
@@ -395,7 +395,7 @@ export class BertModel extends Module {
  *
  * @example
  * ```ts
- * import { BertForQuestionAnswering, bertConfig, initGpu } from "./mod.ts";
+ * import { BertForQuestionAnswering, bertConfig, initGpu } from "webgpu-bert";
  * await initGpu();
  * const cfg = bertConfig({ vocab_size: 50, hidden_size: 8, num_hidden_layers: 1,
  *   num_attention_heads: 2, intermediate_size: 16, max_position_embeddings: 16 });

@@ -99,7 +99,7 @@ export async function loadWeights(
  *
  * @example
  * ```ts
- * import { initGpu, loadModel } from "./mod.ts";
+ * import { initGpu, loadModel } from "webgpu-bert";
  * await initGpu();
  * const { architecture, report } = await loadModel("tests/fixtures/bert_qa_odd");
  * console.log(architecture, report.newlyInitialized); // BertForQuestionAnswering []
@@ -137,7 +137,7 @@ export async function loadModel(
  *
  * @example
  * ```ts
- * import { initGpu, loadBertForQa } from "./mod.ts";
+ * import { initGpu, loadBertForQa } from "webgpu-bert";
  * await initGpu();
  * const { model, report } = await loadBertForQa("tests/fixtures/bert_qa_odd");
  * console.log(model.config.hidden_size, report.unexpected); // 24 []

@@ -72,7 +72,7 @@ export type PositionKind = "absolute" | "padding-offset";
  *
  * @example
  * ```ts
- * import { MODEL_TYPES } from "./mod.ts";
+ * import { MODEL_TYPES } from "webgpu-bert";
  * console.log(MODEL_TYPES.roberta.positions); // padding-offset
  * ```
  */
@@ -101,7 +101,7 @@ const POSITIVE = [
  *
  * @example
  * ```ts
- * import { bertConfig } from "./mod.ts";
+ * import { bertConfig } from "webgpu-bert";
  * const c = bertConfig({ hidden_size: 64, num_attention_heads: 4, intermediate_size: 128 });
  * console.log(c.num_hidden_layers); // 12
  * ```

@@ -10,7 +10,7 @@ import type { InitOptions } from "../nn/layers.ts";
  *
  * @example
  * ```ts
- * import { InitCtx } from "./mod.ts";
+ * import { InitCtx } from "webgpu-bert";
  * const init = new InitCtx(1, 0.02);
  * console.log(init.next(), init.next()); // { seed: 7919, std: 0.02 } { seed: 112648, std: 0.02 }
  * ```

@@ -24,7 +24,7 @@ export function positionPaddingIdx(config: BertConfig): number {
  *
  * @example
  * ```ts
- * import { bertConfig, positionIds } from "./mod.ts";
+ * import { bertConfig, positionIds } from "webgpu-bert";
  * const c = bertConfig({ model_type: "roberta", vocab_size: 10 });
  * console.log(positionIds(c, new Int32Array([0, 5, 2, 1, 1]), 1, 5)); // [2, 3, 4, 1, 1]
  * ```

@@ -32,7 +32,7 @@ const ARCHITECTURES = new Map<string, Architecture>();
  *
  * @example
  * ```ts
- * import { BertForQuestionAnswering, knownArchitectures, registerArchitecture } from "./mod.ts";
+ * import { BertForQuestionAnswering, knownArchitectures, registerArchitecture } from "webgpu-bert";
  * registerArchitecture("MyBertForQuestionAnswering", {
  *   task: "extractive-qa", modelTypes: ["bert"], prefix: "bert",
  *   build: (c, o) => new BertForQuestionAnswering(c, o),
@@ -125,7 +125,7 @@ export function resolveArchitecture(
  *
  * @example
  * ```ts
- * import { bertConfig, initGpu, modelFor } from "./mod.ts";
+ * import { bertConfig, initGpu, modelFor } from "webgpu-bert";
  * await initGpu();
  * const cfg = bertConfig({ model_type: "roberta", vocab_size: 50, hidden_size: 8,
  *   num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 16,

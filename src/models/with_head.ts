@@ -14,8 +14,8 @@ import type { BertConfig } from "./config.ts";
  *
  * @example
  * ```ts
- * import { bertConfig, BertModel, EncoderWithHead, Head, initGpu, InitCtx, Linear, Tensor } from "./mod.ts";
- * import type { BertBatch } from "./mod.ts";
+ * import { bertConfig, BertModel, EncoderWithHead, Head, initGpu, InitCtx, Linear, Tensor } from "webgpu-bert";
+ * import type { BertBatch } from "webgpu-bert";
  * await initGpu();
  * class TokenScores extends Head<BertBatch, Tensor> {
  *   score: Linear;
@@ -52,7 +52,7 @@ export type HeadOutput<H extends Head<never, unknown>> = ReturnType<H["forward"]
  *
  * @example
  * ```ts
- * import { BertForQuestionAnswering, bertConfig, EncoderWithHead, initGpu } from "./mod.ts";
+ * import { BertForQuestionAnswering, bertConfig, EncoderWithHead, initGpu } from "webgpu-bert";
  * await initGpu();
  * const cfg = bertConfig({ vocab_size: 50, hidden_size: 8, num_hidden_layers: 1,
  *   num_attention_heads: 2, intermediate_size: 16, max_position_embeddings: 16 });

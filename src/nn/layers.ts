@@ -21,7 +21,7 @@ export interface InitOptions {
  *
  * @example
  * ```ts
- * import { initGpu, Linear, Tensor } from "./mod.ts";
+ * import { initGpu, Linear, Tensor } from "webgpu-bert";
  * await initGpu();
  * const fc = new Linear(3, 2, { seed: 0 });
  * console.log(fc.forward(Tensor.fromArray([1, 2, 3], [1, 3])).shape); // [1, 2]
@@ -72,7 +72,7 @@ export class Linear extends Module {
  *
  * @example
  * ```ts
- * import { initGpu, LayerNorm, Tensor } from "./mod.ts";
+ * import { initGpu, LayerNorm, Tensor } from "webgpu-bert";
  * await initGpu();
  * const ln = new LayerNorm(2, 1e-12);
  * console.log(await ln.forward(Tensor.fromArray([1, 3], [1, 2])).toArray()); // ≈ [-1, 1]
@@ -102,7 +102,7 @@ export class LayerNorm extends Module {
  *
  * @example
  * ```ts
- * import { Embedding, initGpu, Tensor } from "./mod.ts";
+ * import { Embedding, initGpu, Tensor } from "webgpu-bert";
  * await initGpu();
  * const emb = new Embedding(10, 4, { seed: 0, std: 0.02 });
  * console.log(emb.forward(Tensor.fromArray(new Int32Array([1, 2]), [1, 2])).shape); // [1, 2, 4]

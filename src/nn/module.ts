@@ -8,7 +8,7 @@ import type { Tensor } from "../tensor.ts";
  *
  * @example
  * ```ts
- * import { initGpu, Linear } from "./mod.ts";
+ * import { initGpu, Linear } from "webgpu-bert";
  * await initGpu();
  * const fc = new Linear(4, 2, { seed: 1 });
  * console.log(fc.namedParameters().map(([n]) => n)); // ["weight", "bias"]

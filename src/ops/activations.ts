@@ -32,7 +32,7 @@ function map(entry: string, ins: Tensor[]): Tensor {
  *
  * @example
  * ```ts
- * import { gelu, initGpu, Tensor } from "./mod.ts";
+ * import { gelu, initGpu, Tensor } from "webgpu-bert";
  * await initGpu();
  * console.log(await gelu(Tensor.fromArray([-1, 0, 1])).toArray()); // [-0.1587, 0, 0.8413]
  * ```
@@ -49,7 +49,7 @@ export function gelu(x: Tensor): Tensor {
  *
  * @example
  * ```ts
- * import { initGpu, tanh, Tensor } from "./mod.ts";
+ * import { initGpu, tanh, Tensor } from "webgpu-bert";
  * await initGpu();
  * console.log(await tanh(Tensor.fromArray([-50, 0, 0.5])).toArray()); // [-1, 0, 0.4621]
  * ```
@@ -66,7 +66,7 @@ export function tanh(x: Tensor): Tensor {
  *
  * @example
  * ```ts
- * import { initGpu, relu, Tensor } from "./mod.ts";
+ * import { initGpu, relu, Tensor } from "webgpu-bert";
  * await initGpu();
  * console.log(await relu(Tensor.fromArray([-2, 3])).toArray()); // [0, 3]
  * ```

@@ -44,7 +44,7 @@ function vec4Binding(t: Tensor): Binding {
  *
  * @example
  * ```ts
- * import { attention, initGpu, Tensor } from "./mod.ts";
+ * import { attention, initGpu, Tensor } from "webgpu-bert";
  * await initGpu();
  * const q = Tensor.fromArray([1, 0, 0, 1], [1, 1, 2, 2]);
  * const v = Tensor.fromArray([1, 2, 3, 4], [1, 1, 2, 2]);

@@ -31,7 +31,7 @@ function byRowRange(n: number, c: number, f: (r0: number, rows: number) => void)
  *
  * @example
  * ```ts
- * import { crossEntropy, initGpu, Tensor } from "./mod.ts";
+ * import { crossEntropy, initGpu, Tensor } from "webgpu-bert";
  * await initGpu();
  * const logits = Tensor.fromArray([2, 0, 0, 0, 5, 0], [2, 3]);
  * const labels = Tensor.fromArray(new Int32Array([0, -100]));

@@ -33,7 +33,7 @@ function masked(x: Tensor, p: number, seed: number): Tensor {
  * @throws {RangeError} if `p` is not in [0, 1).
  * @example
  * ```ts
- * import { deriveSeed, dropout, initGpu, Tensor } from "./mod.ts";
+ * import { deriveSeed, dropout, initGpu, Tensor } from "webgpu-bert";
  * await initGpu();
  * const x = Tensor.fromArray([1, 2, 3, 4]);
  * const y = dropout(x, 0.5, deriveSeed(42, 0, 0));
@@ -69,7 +69,7 @@ function fmix32(h: number): number {
  *
  * @example
  * ```ts
- * import { deriveSeed } from "./mod.ts";
+ * import { deriveSeed } from "webgpu-bert";
  * const attentionSeed = deriveSeed(42, 1000, 3); // run seed 42, step 1000, site 3
  * console.log(attentionSeed === deriveSeed(42, 1000, 3)); // true
  * ```

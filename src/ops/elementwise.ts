@@ -46,7 +46,7 @@ function order(a: Tensor, b: Tensor, op: string): [Tensor, Tensor] {
  *
  * @example
  * ```ts
- * import { add, initGpu, Tensor } from "./mod.ts";
+ * import { add, initGpu, Tensor } from "webgpu-bert";
  * await initGpu();
  * const y = add(Tensor.fromArray([1, 2, 3, 4], [2, 2]), Tensor.fromArray([10, 20]));
  * console.log(await y.toArray()); // [11, 22, 13, 24]
@@ -78,7 +78,7 @@ function addScaled(a: Tensor, b: Tensor, s: number): Tensor {
  *
  * @example
  * ```ts
- * import { initGpu, mul, Tensor } from "./mod.ts";
+ * import { initGpu, mul, Tensor } from "webgpu-bert";
  * await initGpu();
  * console.log(await mul(Tensor.fromArray([1, 2]), Tensor.fromArray([3, 4])).toArray()); // [3, 8]
  * ```
@@ -101,7 +101,7 @@ export function mul(x: Tensor, z: Tensor): Tensor {
  *
  * @example
  * ```ts
- * import { initGpu, scale, Tensor } from "./mod.ts";
+ * import { initGpu, scale, Tensor } from "webgpu-bert";
  * await initGpu();
  * console.log(await scale(Tensor.fromArray([1, 2]), 0.5).toArray()); // [0.5, 1]
  * ```
@@ -141,7 +141,7 @@ export function addInto(a: Tensor, b: Tensor): Tensor {
  *
  * @example
  * ```ts
- * import { fill, initGpu } from "./mod.ts";
+ * import { fill, initGpu } from "webgpu-bert";
  * await initGpu();
  * console.log(await fill([2], 7).toArray()); // [7, 7]
  * ```

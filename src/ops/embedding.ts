@@ -32,7 +32,7 @@ function byRowRange(v: number, d: number, f: (r0: number, rows: number) => void)
  *
  * @example
  * ```ts
- * import { embedding, initGpu, Tensor } from "./mod.ts";
+ * import { embedding, initGpu, Tensor } from "webgpu-bert";
  * await initGpu();
  * const table = Tensor.fromArray([0, 1, 10, 11, 20, 21], [3, 2]);
  * const ids = Tensor.fromArray(new Int32Array([2, 0, 2]), [1, 3]);

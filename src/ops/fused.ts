@@ -45,7 +45,7 @@ function chunking(rows: number, cols: number): { per: number; span: number } {
  *
  * @example
  * ```ts
- * import { biasGelu, initGpu, Tensor } from "./mod.ts";
+ * import { biasGelu, initGpu, Tensor } from "webgpu-bert";
  * await initGpu();
  * const y = biasGelu(Tensor.fromArray([-2, 0, 0, 2], [2, 2]), Tensor.fromArray([1, 1]));
  * console.log(await y.toArray()); // ≈ [-0.1587, 0.8413, 0.8413, 2.9960]
@@ -100,7 +100,7 @@ export function biasGelu(x: Tensor, bias: Tensor): Tensor {
  *
  * @example
  * ```ts
- * import { biasResidualLayerNorm, initGpu, Tensor } from "./mod.ts";
+ * import { biasResidualLayerNorm, initGpu, Tensor } from "webgpu-bert";
  * await initGpu();
  * const x = Tensor.fromArray([1, 2, 3], [1, 3]);
  * const zero = Tensor.fromArray([0, 0, 0]);

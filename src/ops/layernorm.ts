@@ -17,7 +17,7 @@ const CHUNK = 64;
  *
  * @example
  * ```ts
- * import { initGpu, layerNorm, Tensor } from "./mod.ts";
+ * import { initGpu, layerNorm, Tensor } from "webgpu-bert";
  * await initGpu();
  * const x = Tensor.fromArray([1, 2, 3, 4, 6, 8], [2, 3]);
  * const y = layerNorm(x, Tensor.fromArray([1, 1, 1]), Tensor.fromArray([0, 0, 0]));

@@ -46,7 +46,7 @@ let policy: MatmulPrecision = "f32";
  *
  * @example
  * ```ts
- * import { initGpu, matmulPrecision, resolvePrecision, setMatmulPrecision } from "./mod.ts";
+ * import { initGpu, matmulPrecision, resolvePrecision, setMatmulPrecision } from "webgpu-bert";
  * const { info } = await initGpu();
  * const r = resolvePrecision("f16", info.features, info.name);
  * if (r.warning) console.error(`warning: ${r.warning}`);
@@ -74,7 +74,7 @@ export function matmulPrecision(): MatmulPrecision {
  *
  * @example
  * ```ts
- * import { resolvePrecision } from "./mod.ts";
+ * import { resolvePrecision } from "webgpu-bert";
  * console.log(resolvePrecision("f16", [], "llvmpipe"));
  * // { precision: "f32", warning: "shader-f16 not available on llvmpipe; using f32" }
  * ```
@@ -241,7 +241,7 @@ function dims(a: Tensor, b: Tensor, ta: boolean, tb: boolean): { d: Dims; shape:
  *
  * @example
  * ```ts
- * import { initGpu, matmul, Tensor } from "./mod.ts";
+ * import { initGpu, matmul, Tensor } from "webgpu-bert";
  * await initGpu();
  * const x = Tensor.fromArray([1, 2, 3, 4, 5, 6], [2, 3]);
  * const w = Tensor.fromArray([1, 0, 0, 0, 1, 0], [2, 3]); // [out, in]

@@ -12,7 +12,7 @@ import { swapCopy } from "./_swap.ts";
  * @throws {Error} if `x` is not 4-D.
  * @example
  * ```ts
- * import { initGpu, swapAxes12, Tensor } from "./mod.ts";
+ * import { initGpu, swapAxes12, Tensor } from "webgpu-bert";
  * await initGpu();
  * const x = Tensor.fromArray([1, 2, 3, 4, 5, 6], [1, 2, 3, 1]);
  * const y = swapAxes12(x); // shape [1, 3, 2, 1]

@@ -28,7 +28,7 @@ function fillRandom(t: Tensor, entry: string, seed: number, a: number, b: number
  *
  * @example
  * ```ts
- * import { initGpu, randnInPlace, Tensor } from "./mod.ts";
+ * import { initGpu, randnInPlace, Tensor } from "webgpu-bert";
  * await initGpu();
  * const w = Tensor.empty([768, 768]);
  * randnInPlace(w, { seed: 1, std: 0.02 });
@@ -47,7 +47,7 @@ export function randnInPlace(
  *
  * @example
  * ```ts
- * import { initGpu, randn } from "./mod.ts";
+ * import { initGpu, randn } from "webgpu-bert";
  * await initGpu();
  * const x = randn([2, 3], { seed: 7 });
  * console.log(await x.toArray()); // six standard normal samples, equal on every run
@@ -68,7 +68,7 @@ export function randn(
  *
  * @example
  * ```ts
- * import { initGpu, rand } from "./mod.ts";
+ * import { initGpu, rand } from "webgpu-bert";
  * await initGpu();
  * const u = rand([4], { seed: 3, low: -1, high: 1 });
  * console.log(await u.toArray()); // four values in [-1, 1)

@@ -33,7 +33,7 @@ export function sumAll(x: Tensor, s = 1): Tensor {
  *
  * @example
  * ```ts
- * import { initGpu, sum, Tensor } from "./mod.ts";
+ * import { initGpu, sum, Tensor } from "webgpu-bert";
  * await initGpu();
  * console.log(await sum(Tensor.fromArray([1, 2, 3])).item()); // 6
  * ```

@@ -11,7 +11,7 @@ import { Tensor } from "../tensor.ts";
  * @throws {RangeError} unless `0 <= start <= end <= x.shape.at(-1)` are integers.
  * @example
  * ```ts
- * import { initGpu, sliceLastDim, Tensor } from "./mod.ts";
+ * import { initGpu, sliceLastDim, Tensor } from "webgpu-bert";
  * await initGpu();
  * const logits = Tensor.fromArray([1, 2, 3, 4], [1, 2, 2]); // [B, S, 2]
  * const start = sliceLastDim(logits, 0, 1); // [1, 2, 1]

@@ -13,7 +13,7 @@ import { Tensor } from "../tensor.ts";
  *
  * @example
  * ```ts
- * import { initGpu, softmax, Tensor } from "./mod.ts";
+ * import { initGpu, softmax, Tensor } from "webgpu-bert";
  * await initGpu();
  * const x = Tensor.fromArray([1, 2, 3, 0], [1, 1, 1, 4]);
  * const mask = Tensor.fromArray([0, 0, 0, -1e9], [1, 4]);

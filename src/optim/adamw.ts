@@ -45,7 +45,7 @@ export interface AdamWState {
  *
  * @example
  * ```ts
- * import { AdamW, initGpu, Tensor } from "./mod.ts";
+ * import { AdamW, initGpu, Tensor } from "webgpu-bert";
  * await initGpu();
  * const w = Tensor.fromArray([1, -2]);
  * w.requiresGrad = true;

@@ -16,7 +16,7 @@ const PER_GROUP = 8192;
  *
  * @example
  * ```ts
- * import { gradNorm, initGpu, Tensor } from "./mod.ts";
+ * import { gradNorm, initGpu, Tensor } from "webgpu-bert";
  * await initGpu();
  * const w = Tensor.fromArray([1, 2]);
  * w.grad = Tensor.fromArray([3, 4]);
@@ -64,7 +64,7 @@ export function gradNorm(params: Tensor[]): Tensor {
  *
  * @example
  * ```ts
- * import { clipCoefficient, initGpu, Tensor } from "./mod.ts";
+ * import { clipCoefficient, initGpu, Tensor } from "webgpu-bert";
  * await initGpu();
  * console.log(await clipCoefficient(Tensor.fromArray([4]), 1).item()); // ≈ 0.25
  * ```
@@ -91,7 +91,7 @@ export function clipCoefficient(norm: Tensor, maxNorm: number): Tensor {
  *
  * @example
  * ```ts
- * import { initGpu, nonFiniteGuard, Tensor, zeros } from "./mod.ts";
+ * import { initGpu, nonFiniteGuard, Tensor, zeros } from "webgpu-bert";
  * await initGpu();
  * const bad = zeros([1], "i32");
  * nonFiniteGuard(Tensor.fromArray([NaN]), Tensor.fromArray([1]), bad, 7);

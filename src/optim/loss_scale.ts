@@ -45,7 +45,7 @@ export interface LossScalerState {
  *
  * @example
  * ```ts
- * import { AdamW, backward, gradNorm, initGpu, LossScaler, mul, sum, Tensor } from "./mod.ts";
+ * import { AdamW, backward, gradNorm, initGpu, LossScaler, mul, sum, Tensor } from "webgpu-bert";
  * await initGpu();
  * const w = Tensor.fromArray([1, 2]);
  * w.requiresGrad = true;

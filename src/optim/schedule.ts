@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { linearWarmupDecay } from "./mod.ts";
+ * import { linearWarmupDecay } from "webgpu-bert";
  * console.log(linearWarmupDecay(5, 10, 110)); // 0.5
  * ```
  */

@@ -88,7 +88,7 @@ function utf16Index(s: string, cp: number): number {
  *
  * @example
  * ```ts
- * import { parseSquad } from "./mod.ts";
+ * import { parseSquad } from "webgpu-bert";
  * const json = { data: [{ title: "t", paragraphs: [{ context: "서울은 수도", qas: [
  *   { id: "q1", question: "수도는?", answers: [{ text: "서울", answer_start: 0 }] }] }] }] };
  * console.log(parseSquad(json, "inline").examples[0].answers.text); // ["서울"]
@@ -188,9 +188,11 @@ export function parseSquad(json: unknown, path: string, opts: LoadOptions = {}):
  *
  * @example
  * ```ts
- * import { loadSquad } from "./mod.ts";
- * const dev = await loadSquad("../shared/data/korquad/KorQuAD_v1.0_dev.json");
- * console.log(dev.summary()); // ...: 5774 of 5774 questions loaded (140 articles, ...
+ * import { generateKoreanQa, loadSquad } from "webgpu-bert";
+ * const path = await Deno.makeTempFile({ suffix: ".json" });
+ * await Deno.writeTextFile(path, JSON.stringify(generateKoreanQa({ seed: 1, articles: 2 })));
+ * const dev = await loadSquad(path); // or a KorQuAD_v1.0_dev.json from `deno task download`
+ * console.log(dev.summary()); // ...: 24 of 24 questions loaded (2 articles, ...
  * ```
  */
 export async function loadSquad(path: string, opts: LoadOptions = {}): Promise<SquadLoad> {
@@ -204,9 +206,10 @@ export async function loadSquad(path: string, opts: LoadOptions = {}): Promise<S
  *
  * @example
  * ```ts
- * import { loadSquad, splitByArticle } from "./mod.ts";
- * const dev = await loadSquad("../shared/data/korquad/KorQuAD_v1.0_dev.json", { mode: "train" });
- * const { train, eval: held } = splitByArticle(dev.examples, 120);
+ * import { generateKoreanQa, parseSquad, splitByArticle } from "webgpu-bert";
+ * const dev = parseSquad(generateKoreanQa({ seed: 1, articles: 3 }), "generated", { mode: "train" });
+ * const { train, eval: held } = splitByArticle(dev.examples, 2);
+ * console.log(train.length, held.length); // 24 12
  * ```
  */
 export function splitByArticle<T extends Pick<QAExample, "article">>(
@@ -236,9 +239,10 @@ export function splitByArticle<T extends Pick<QAExample, "article">>(
  *
  * @example
  * ```ts
- * import { loadPredictions } from "./mod.ts";
- * const preds = await loadPredictions("../shared/data/korquad/KorQuAD_v1.0_dev_gold_predictions.json");
- * console.log(Object.keys(preds).length); // 5774
+ * import { loadPredictions } from "webgpu-bert";
+ * const path = await Deno.makeTempFile({ suffix: ".json" });
+ * await Deno.writeTextFile(path, JSON.stringify({ "q1": "서울", "q2": "1392년" }));
+ * console.log(Object.keys(await loadPredictions(path)).length); // 2
  * ```
  */
 export async function loadPredictions(path: string): Promise<Record<string, string>> {

@@ -126,7 +126,7 @@ function label(w: TokenWindow, ex: QaExampleInput, clsId: number): [number, numb
  * @throws When a question leaves no room for its context (as Hugging Face does).
  * @example
  * ```ts
- * import { BertTokenizer, prepareTrainFeatures } from "./mod.ts";
+ * import { BertTokenizer, prepareTrainFeatures } from "webgpu-bert";
  * const tok = BertTokenizer.fromVocabArray(
  *   ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "who", "bob", "ran"],
  *   { lowercase: true },
@@ -170,7 +170,7 @@ export async function prepareTrainFeatures(
  * @throws When a question leaves no room for its context (as Hugging Face does).
  * @example
  * ```ts
- * import { BertTokenizer, prepareEvalFeatures } from "./mod.ts";
+ * import { BertTokenizer, prepareEvalFeatures } from "webgpu-bert";
  * const tok = BertTokenizer.fromVocabArray(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "who", "bob"], {
  *   lowercase: true,
  * });

@@ -36,7 +36,7 @@ const ARTICLES = /(?<![\p{L}\p{N}_])(?:a|an|the)(?![\p{L}\p{N}_])/gu;
  *
  * @example
  * ```ts
- * import { normalizeKorquad } from "./mod.ts";
+ * import { normalizeKorquad } from "webgpu-bert";
  * console.log(normalizeKorquad("《Let It Be》(1970년)")); // "let it be 1970년"
  * ```
  */
@@ -50,7 +50,7 @@ export function normalizeKorquad(s: string): string {
  *
  * @example
  * ```ts
- * import { normalizeSquad } from "./mod.ts";
+ * import { normalizeSquad } from "webgpu-bert";
  * console.log(normalizeSquad("The  Beatles!")); // "beatles"
  * ```
  */
@@ -94,7 +94,7 @@ function chars(normalized: string): string[] {
  *
  * @example
  * ```ts
- * import { korquadExactMatch } from "./mod.ts";
+ * import { korquadExactMatch } from "webgpu-bert";
  * console.log(korquadExactMatch("(주)LG", "주 LG")); // 1
  * ```
  */
@@ -108,7 +108,7 @@ export function korquadExactMatch(prediction: string, gold: string): number {
  *
  * @example
  * ```ts
- * import { korquadF1 } from "./mod.ts";
+ * import { korquadF1 } from "webgpu-bert";
  * console.log(korquadF1("서울에서", "서울")); // 2 * (2/4) * (2/2) / (2/4 + 1) = 0.666...
  * ```
  */
@@ -121,7 +121,7 @@ export function korquadF1(prediction: string, gold: string): number {
  *
  * @example
  * ```ts
- * import { squadExactMatch } from "./mod.ts";
+ * import { squadExactMatch } from "webgpu-bert";
  * console.log(squadExactMatch("the Eiffel Tower.", "Eiffel tower")); // 1
  * ```
  */
@@ -134,7 +134,7 @@ export function squadExactMatch(prediction: string, gold: string): number {
  *
  * @example
  * ```ts
- * import { squadF1 } from "./mod.ts";
+ * import { squadF1 } from "webgpu-bert";
  * console.log(squadF1("in Paris France", "Paris")); // 2 * (1/3) * 1 / (1/3 + 1) = 0.5
  * ```
  */
@@ -209,7 +209,7 @@ function score(
  *
  * @example
  * ```ts
- * import { korquadScore } from "./mod.ts";
+ * import { korquadScore } from "webgpu-bert";
  * const gold = [{ id: "q1", answers: { text: ["1989년"] } }, { id: "q2", answers: { text: ["서울"] } }];
  * const s = korquadScore(gold, { q1: "1989년" });
  * console.log(s.exact_match, s.f1, s.missing); // 50 50 1
@@ -229,7 +229,7 @@ export function korquadScore(
  *
  * @example
  * ```ts
- * import { squadScore } from "./mod.ts";
+ * import { squadScore } from "webgpu-bert";
  * const gold = [{ id: "q1", answers: { text: ["Denver Broncos", "The Broncos"] } }];
  * console.log(squadScore(gold, { q1: "the Denver Broncos" }).exact_match); // 100
  * ```

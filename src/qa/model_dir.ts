@@ -45,7 +45,7 @@ export async function loadTokenizerDir(dir: string): Promise<BertTokenizer> {
  *
  * @example
  * ```ts ignore
- * import { initGpu, loadQaModelDir } from "./mod.ts";
+ * import { initGpu, loadQaModelDir } from "webgpu-bert";
  * await initGpu();
  * const { model, tokenizer } = await loadQaModelDir("weights/bert-base-multilingual-cased");
  * ```

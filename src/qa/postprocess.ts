@@ -83,7 +83,7 @@ interface Prelim {
  * @throws When the logits do not match the features, or a feature's example is unknown.
  * @example
  * ```ts
- * import { postprocessQaPredictions } from "./mod.ts";
+ * import { postprocessQaPredictions } from "webgpu-bert";
  * const out = postprocessQaPredictions(
  *   [{ id: "q1", context: "Bob ran" }],
  *   [{ exampleId: "q1", offsets: [null, [0, 3], [4, 7], null] }],
@@ -171,8 +171,9 @@ export function postprocessQaPredictions(
  * @returns The paths written.
  * @example
  * ```ts
- * import { writePredictions } from "./mod.ts";
- * await writePredictions("/tmp/qa-out", { predictions: { q1: "Bob" }, nbest: {} });
+ * import { writePredictions } from "webgpu-bert";
+ * const dir = await Deno.makeTempDir();
+ * console.log(await writePredictions(dir, { predictions: { q1: "Bob" }, nbest: {} }));
  * ```
  */
 export async function writePredictions(

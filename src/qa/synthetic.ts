@@ -108,7 +108,7 @@ export interface KoreanQaMeta {
  *
  * @example
  * ```ts
- * import { mulberry32 } from "./mod.ts";
+ * import { mulberry32 } from "webgpu-bert";
  * const r = mulberry32(42);
  * console.log(r(), r()); // the same two numbers on every run
  * ```
@@ -763,7 +763,7 @@ function generate(
  *
  * @example
  * ```ts
- * import { generateKoreanQa } from "./mod.ts";
+ * import { generateKoreanQa } from "webgpu-bert";
  * const squad = generateKoreanQa({ seed: 1, articles: 2 });
  * const p = squad.data[0].paragraphs[0];
  * const a = p.qas[0].answers[0];
@@ -780,7 +780,7 @@ export function generateKoreanQa(opts: KoreanQaOptions): SquadJson {
  *
  * @example
  * ```ts
- * import { generateKoreanQaWithMeta } from "./mod.ts";
+ * import { generateKoreanQaWithMeta } from "webgpu-bert";
  * const { squad, meta } = generateKoreanQaWithMeta({ seed: 1, articles: 1 });
  * const q = squad.data[0].paragraphs[0].qas[0];
  * console.log(meta[q.id].subject, meta[q.id].attribute, meta[q.id].distractors);
@@ -798,7 +798,7 @@ export function generateKoreanQaWithMeta(
  *
  * @example
  * ```ts
- * import { buildWordPieceVocab, defaultSplits, koreanQaCharset } from "./mod.ts";
+ * import { buildWordPieceVocab, defaultSplits, koreanQaCharset } from "webgpu-bert";
  * const { train } = defaultSplits(0, { trainQuestions: 30, evalQuestions: 3 });
  * const texts = train.data.flatMap((a) => a.paragraphs.flatMap((p) => [p.context, ...p.qas.map((q) => q.question)]));
  * const vocab = buildWordPieceVocab([...texts, koreanQaCharset()], { size: 3000 });
@@ -853,7 +853,7 @@ export interface DefaultSplitSizes extends
  *
  * @example
  * ```ts
- * import { defaultSplits } from "./mod.ts";
+ * import { defaultSplits } from "webgpu-bert";
  * const splits = defaultSplits(0, { trainQuestions: 30, evalQuestions: 9 });
  * console.log(splits.train.data.length, splits.eval.data.length);
  * ```

@@ -97,7 +97,7 @@ const SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
  *
  * @example
  * ```ts
- * import { BertTokenizer } from "./mod.ts";
+ * import { BertTokenizer } from "webgpu-bert";
  * const tok = BertTokenizer.fromVocabArray(
  *   ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "who", "is", "she", "?", "alice", "##s"],
  *   { lowercase: true },
@@ -145,8 +145,13 @@ export class BertTokenizer {
    * @throws If the file cannot be read or parsed, or lacks `[CLS]`, `[SEP]`, `[PAD]`, `[UNK]`.
    * @example
    * ```ts
-   * import { BertTokenizer } from "./mod.ts";
-   * const tok = BertTokenizer.fromFile("runs/korquad/tokenizer.json");
+   * import { BertTokenizer } from "webgpu-bert";
+   * const dir = await Deno.makeTempDir(); // a run directory or a hub download works the same
+   * await BertTokenizer.fromVocabArray(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "hi"], {
+   *   lowercase: true,
+   * }).save(dir);
+   * const tok = BertTokenizer.fromFile(`${dir}/tokenizer.json`);
+   * console.log(tok.vocabSize, tok.config.lowercase); // 5 true
    * ```
    */
   static fromFile(path: string): BertTokenizer {
@@ -173,10 +178,11 @@ export class BertTokenizer {
    * @throws If the vocab lacks `[CLS]`, `[SEP]`, `[PAD]` or `[UNK]`.
    * @example
    * ```ts
-   * import { BertTokenizer } from "./mod.ts";
-   * const tok = BertTokenizer.fromVocab("../shared/data/vocab/koelectra-v1-cased-vocab.txt", {
-   *   lowercase: false,
-   * });
+   * import { BertTokenizer } from "webgpu-bert";
+   * const vocab = await Deno.makeTempFile({ suffix: ".txt" });
+   * await Deno.writeTextFile(vocab, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n서울\n");
+   * const tok = BertTokenizer.fromVocab(vocab, { lowercase: false });
+   * console.log(tok.tokenToId("서울")); // 4
    * ```
    */
   static fromVocab(vocab: string | string[], opts: BertVocabOptions): BertTokenizer {
@@ -197,7 +203,7 @@ export class BertTokenizer {
    * @throws If the vocab lacks `[CLS]`, `[SEP]`, `[PAD]` or `[UNK]`.
    * @example
    * ```ts
-   * import { BertTokenizer } from "./mod.ts";
+   * import { BertTokenizer } from "webgpu-bert";
    * const tok = BertTokenizer.fromVocabArray(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "hi"], {
    *   lowercase: true,
    * });
@@ -263,7 +269,7 @@ export class BertTokenizer {
    * @returns The encoding; offsets index `text` in UTF-16 units.
    * @example
    * ```ts
-   * import { BertTokenizer } from "./mod.ts";
+   * import { BertTokenizer } from "webgpu-bert";
    * const tok = BertTokenizer.fromVocabArray(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "hi"], {
    *   lowercase: true,
    * });
@@ -297,7 +303,7 @@ export class BertTokenizer {
    * stride is not smaller than the context budget.
    * @example
    * ```ts
-   * import { BertTokenizer } from "./mod.ts";
+   * import { BertTokenizer } from "webgpu-bert";
    * const tok = BertTokenizer.fromVocabArray(
    *   ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "q", "a", "b", "c", "d", "e"],
    *   { lowercase: true },
@@ -356,7 +362,7 @@ export class BertTokenizer {
    * @returns The text (lowercased if the tokenizer lowercases).
    * @example
    * ```ts
-   * import { BertTokenizer } from "./mod.ts";
+   * import { BertTokenizer } from "webgpu-bert";
    * const tok = BertTokenizer.fromVocabArray(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "hi", "##s"], {
    *   lowercase: true,
    * });
@@ -375,11 +381,11 @@ export class BertTokenizer {
    * @param dir Output directory.
    * @example
    * ```ts
-   * import { BertTokenizer } from "./mod.ts";
+   * import { BertTokenizer } from "webgpu-bert";
    * const tok = BertTokenizer.fromVocabArray(["[PAD]", "[UNK]", "[CLS]", "[SEP]"], {
    *   lowercase: false,
    * });
-   * await tok.save("/tmp/tok");
+   * await tok.save(await Deno.makeTempDir());
    * ```
    */
   async save(dir: string): Promise<void> {

@@ -56,7 +56,7 @@ function isCjk(cp: number): boolean {
  *
  * @example
  * ```ts
- * import { bertPreTokenize } from "./mod.ts";
+ * import { bertPreTokenize } from "webgpu-bert";
  * console.log(bertPreTokenize("《별의 노래》는 1,208미터이다.")); // 《 별의 노래 》 는 1 , 208미터이다 .
  * ```
  */
@@ -128,7 +128,7 @@ const SEP = "\u0000";
  *
  * @example
  * ```ts
- * import { buildWordPieceVocab } from "./mod.ts";
+ * import { buildWordPieceVocab } from "webgpu-bert";
  * const vocab = buildWordPieceVocab(["서울에서 태어났다.", "부산에서 태어났다."], { size: 40 });
  * console.log(vocab.slice(0, 5), vocab.length); // [PAD] [UNK] [CLS] [SEP] [MASK]
  * ```

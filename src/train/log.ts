@@ -47,7 +47,7 @@ function dots(points: [number, number][], color: string): string {
  *
  * @example
  * ```ts
- * import { smoothEma } from "./mod.ts";
+ * import { smoothEma } from "webgpu-bert";
  * console.log(smoothEma([4, 2, 2, 2], 0.5)); // [4, 2.666…, 2.285…, 2.133…]
  * ```
  */
@@ -76,7 +76,7 @@ const COLORS = ["#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"];
  *
  * @example
  * ```ts
- * import { plotSvg } from "./mod.ts";
+ * import { plotSvg } from "webgpu-bert";
  * const svg = plotSvg([{ step: 1, loss: 2 }, { step: 2, loss: 1, exact_match: 50, f1: 60 }]);
  * console.log(svg.startsWith("<svg")); // true
  * ```

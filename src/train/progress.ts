@@ -21,7 +21,7 @@ function fmt(v: number | string): string {
  *
  * @example
  * ```ts
- * import { ProgressBar } from "./mod.ts";
+ * import { ProgressBar } from "webgpu-bert";
  * const bar = new ProgressBar(10, "train");
  * bar.update(5, { loss: 1.23 });
  * bar.done();

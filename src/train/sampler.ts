@@ -8,7 +8,7 @@ import { mulberry32 } from "../qa/synthetic.ts";
  *
  * @example
  * ```ts
- * import { epochOrder } from "./mod.ts";
+ * import { epochOrder } from "webgpu-bert";
  * console.log(epochOrder(5, 42, 0)); // a permutation of 0..4
  * ```
  */
@@ -35,7 +35,7 @@ function shuffled<T extends { length: number; [i: number]: unknown }>(
  *
  * @example
  * ```ts
- * import { groupedEpochOrder } from "./mod.ts";
+ * import { groupedEpochOrder } from "webgpu-bert";
  * const order = groupedEpochOrder([5, 9, 2, 7], 2, 0, 0);
  * console.log(order); // all four indices, the longest (1) first
  * ```
@@ -69,7 +69,7 @@ export function groupedEpochOrder(
  *
  * @example
  * ```ts
- * import { bucketedEpochOrder } from "./mod.ts";
+ * import { bucketedEpochOrder } from "webgpu-bert";
  * const order = bucketedEpochOrder([5, 9, 2, 7, 3, 8], 2, 2, 0, 0);
  * console.log(order); // every index once; each aligned pair from one bucket
  * ```

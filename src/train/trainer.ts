@@ -220,7 +220,7 @@ function bestOf(b: ResumeState["best"] | undefined): BestScore | null {
  *
  * @example
  * ```ts
- * import { crossEntropy, initGpu, Linear, Tensor, Trainer } from "./mod.ts";
+ * import { crossEntropy, initGpu, Linear, Tensor, Trainer } from "webgpu-bert";
  * await initGpu();
  * const fc = new Linear(2, 2, { seed: 0 });
  * const x = Tensor.fromArray([0, 1, 1, 0], [2, 2]);

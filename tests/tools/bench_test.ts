@@ -31,11 +31,13 @@ function numbers(v: unknown, path: string, out: [string, number][]): void {
 
 Deno.test("bench --quick --json ends with a JSON line of positive-or-null measurements", async () => {
   const script = new URL("../../tools/bench.ts", import.meta.url).pathname;
+  // As `deno task bench`: tfjs is pinned in the bench's own lockfile, not the root one.
+  const config = new URL("../../tools/bench/deno.json", import.meta.url).pathname;
   // Generous: the quick run takes about a minute on a busy 2-core software adapter.
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), 600_000);
   const p = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", script, "--quick", "--json"],
+    args: ["run", "-A", "--config", config, script, "--quick", "--json"],
     stdout: "piped",
     stderr: "piped",
     signal: ac.signal,

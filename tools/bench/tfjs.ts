@@ -3,7 +3,9 @@
 // Deno needs no navigator/OffscreenCanvas shim: navigator.gpu exists, and tfjs touches
 // OffscreenCanvas only for pixel ops. Gradients need the workaround in loadTfjs.
 
-// Full npm specifiers so the bench runs before deno.json pins them; tfjs is loaded lazily, so
+// Full npm specifiers, pinned in tools/bench/deno.lock (the bench runs with --config
+// tools/bench/deno.json) and kept out of the root deno.json and deno.lock, from which
+// nodeModulesDir "auto" would install tfjs for every CLI. tfjs is loaded lazily, so
 // --skip-tfjs needs neither the network nor the npm cache.
 // deno-lint-ignore no-import-prefix
 import type * as TfCore from "npm:@tensorflow/tfjs-core@4.22.0";

@@ -36,7 +36,7 @@ export interface QaOutput {
  *
  * @example
  * ```ts
- * import { bertConfig, initGpu, InitCtx, QaHead, Tensor } from "./mod.ts";
+ * import { bertConfig, initGpu, InitCtx, QaHead, Tensor } from "webgpu-bert";
  * await initGpu();
  * const cfg = bertConfig({ hidden_size: 8, num_attention_heads: 2 });
  * const head = new QaHead(cfg, new InitCtx(0, 0.02));
