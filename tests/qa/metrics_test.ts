@@ -115,6 +115,32 @@ Deno.test("korquadScore: max over gold answers, mean over all questions, missing
   assert.deepEqual(s.missingIds, ["q3"]);
 });
 
+Deno.test("a question without gold answers scores 0 (where Python's max() would raise)", () => {
+  for (const scorer of [korquadScore, squadScore]) {
+    const gold = [{ id: "q1", answers: { text: [] } }, { id: "q2", answers: { text: ["x"] } }];
+    const s = scorer(gold, { q1: "", q2: "x" });
+    assert.deepEqual([s.exact_match, s.f1, s.total, s.missing], [50, 50, 2, 0]);
+  }
+});
+
+Deno.test("missing predictions: all counted, the first 20 ids listed in dataset order", () => {
+  const gold = Array.from(
+    { length: 45 },
+    (_, i) => ({ id: `q${44 - i}`, answers: { text: ["a"] } }),
+  );
+  const s = korquadScore(gold, { q44: "a", q0: "a" });
+  assert.equal(s.missing, 43);
+  assert.deepEqual(s.missingIds, Array.from({ length: 20 }, (_, i) => `q${43 - i}`));
+  close(s.exact_match, (100 * 2) / 45, "EM");
+  assert.deepEqual(korquadScore([], {}), {
+    exact_match: 0,
+    f1: 0,
+    total: 0,
+    missing: 0,
+    missingIds: [],
+  });
+});
+
 Deno.test("squadScore: several gold answers and an empty prediction", () => {
   const gold = [
     { id: "a", answers: { text: ["Denver Broncos", "The Broncos", "Broncos"] } },
