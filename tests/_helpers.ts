@@ -2,7 +2,8 @@
 // The gradcheck compares our WGSL backward (f32) with central differences of an
 // independent float64 TypeScript reference, so the numerical side carries no f32 noise.
 
-import { backward, initGpu, mul, mulberry32, scope, scopeAsync, sum, Tensor } from "../mod.ts";
+import { backward, gpu, initGpu, mul, mulberry32, scope, scopeAsync, sum, Tensor } from "../mod.ts";
+import { IS_CI } from "./_data.ts";
 
 await initGpu();
 
@@ -120,22 +121,24 @@ function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return s;
 }
 
-/** Path of a shared data file; tests call `needData` to skip (or fail under CI). */
-export const SHARED = new URL("../../shared/data/", import.meta.url);
+export { hasData, IS_CI, SHARED, shared, withoutData } from "./_data.ts";
+
+/** Whether the adapter can run f16 shaders, from the device's features (not a program's report). */
+export const HAS_F16: boolean = gpu().info.features.includes("shader-f16");
 
 /**
- * Whether a shared data file exists. Under CI=true a missing file fails the test;
- * elsewhere the test is skipped with a message.
+ * For `Deno.test({ ignore: withoutF16(...) })`: true (with a visible reason) when the adapter
+ * lacks shader-f16. Under CI the default backend (lavapipe has the feature) must have it, so
+ * its absence throws; GL never has it, and its re-run ignores these tests.
  */
-export function hasData(rel: string): boolean {
-  try {
-    Deno.statSync(new URL(rel, SHARED));
-    return true;
-  } catch {
-    if (Deno.env.get("CI") === "true") throw new Error(`shared data missing: ${rel}`);
-    console.warn(`skipped: shared data ${rel} not found beside the project`);
-    return false;
+export function withoutF16(what: string): boolean {
+  if (HAS_F16) return false;
+  const { name, backend } = gpu().info;
+  if (IS_CI && backend !== "gl") {
+    throw new Error(`CI: ${what} need shader-f16, which ${name} lacks`);
   }
+  console.warn(`ignored: ${what} need shader-f16, which ${name} (${backend}) lacks`);
+  return true;
 }
 
 /** erfc in float64: a continued fraction for x >= 3, 1 - erf below (relative error < 2e-11, vs mpmath). */
@@ -157,4 +160,37 @@ export function erf64(x: number): number {
     s += term;
   }
   return (2 / Math.sqrt(Math.PI)) * Math.exp(-x * x) * s;
+}
+
+/**
+ * The shaders' pcg3d (dropout.wgsl, random.wgsl, attention.wgsl) on the host, in u32
+ * arithmetic: the one TypeScript copy, from which tests predict masks and samples.
+ */
+export function pcg3d(x: number, y: number, z: number): [number, number, number] {
+  const v = [x, y, z].map((t) => (Math.imul(t, 1664525) + 1013904223) >>> 0);
+  const mix = () => {
+    v[0] = (v[0] + Math.imul(v[1], v[2])) >>> 0;
+    v[1] = (v[1] + Math.imul(v[2], v[0])) >>> 0;
+    v[2] = (v[2] + Math.imul(v[0], v[1])) >>> 0;
+  };
+  mix();
+  for (let k = 0; k < 3; k++) v[k] = (v[k] ^ (v[k] >>> 16)) >>> 0;
+  mix();
+  return [v[0], v[1], v[2]];
+}
+
+/** The dropout stream's third word ("drop"), shared by dropout.wgsl and attention.wgsl. */
+export const DROP_STREAM = 0x64726f70;
+
+/** Whether dropout with probability `p` keeps element `i` under `seed`, as the kernels decide. */
+export const dropKeeps = (i: number, seed: number, p: number): boolean =>
+  pcg3d(i, seed, DROP_STREAM)[0] >= Math.floor(p * 2 ** 32);
+
+/** Dropout multipliers of n elements: 0 or the f32 1/(1 - p) the kernels multiply by. */
+export function dropMask(n: number, p: number, seed: number): Float64Array {
+  const z = new Float64Array(n).fill(1);
+  if (p === 0) return z;
+  const scale = Math.fround(1 / (1 - p));
+  for (let i = 0; i < n; i++) z[i] = dropKeeps(i, seed, p) ? scale : 0;
+  return z;
 }

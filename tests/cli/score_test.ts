@@ -1,9 +1,6 @@
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
-import { hasData, SHARED } from "../_helpers.ts";
+import { ROOT, shared, withoutData } from "../_data.ts";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const shared = (rel: string) => fileURLToPath(new URL(rel, SHARED));
 const DEV = "korquad/KorQuAD_v1.0_dev.json";
 const GOLD = "korquad/KorQuAD_v1.0_dev_gold_predictions.json";
 
@@ -30,8 +27,10 @@ function assertUserError(r: Awaited<ReturnType<typeof score>>, prefix: string) {
   assert.ok(!r.stderr.some((l) => /^\s+at /.test(l)), "no stack trace");
 }
 
-Deno.test("score: the KorQuAD gold predictions score 100/100; the last line is JSON", async () => {
-  if (!hasData(DEV) || !hasData(GOLD)) return;
+Deno.test({
+  name: "score: the KorQuAD gold predictions score 100/100; the last line is JSON",
+  ignore: withoutData(DEV, GOLD),
+}, async () => {
   const r = await score("--data", shared(DEV), "--predictions", shared(GOLD));
   assert.equal(r.code, 0, r.stderr.join("\n"));
   assert.deepEqual(JSON.parse(r.stdout.at(-1)!), {
@@ -43,19 +42,21 @@ Deno.test("score: the KorQuAD gold predictions score 100/100; the last line is J
   assert.ok(r.stdout.some((l) => l.startsWith("korquad ")), "metric chosen automatically");
 });
 
-Deno.test("score: missing predictions score 0 and are counted", async () => {
-  if (!hasData(DEV)) return;
-  const preds = `${dir}/two.json`;
-  // One correct answer (the first dev question) and one id that is not in the data.
-  await Deno.writeTextFile(preds, JSON.stringify({ "6548850-0-0": "1989년 2월 15일", x: "y" }));
-  const r = await score("--data", shared(DEV), "--predictions", preds, "--metric", "squad");
-  assert.equal(r.code, 0, r.stderr.join("\n"));
-  const last = JSON.parse(r.stdout.at(-1)!);
-  assert.equal(last.missing, 5773);
-  assert.equal(last.examples, 5774);
-  assert.equal(last.exact_match, 100 / 5774);
-  assert.ok(r.stderr.some((l) => l.startsWith("warning: 5773 questions have no prediction")));
-});
+Deno.test(
+  { name: "score: missing predictions score 0 and are counted", ignore: withoutData(DEV) },
+  async () => {
+    const preds = `${dir}/two.json`;
+    // One correct answer (the first dev question) and one id that is not in the data.
+    await Deno.writeTextFile(preds, JSON.stringify({ "6548850-0-0": "1989년 2월 15일", x: "y" }));
+    const r = await score("--data", shared(DEV), "--predictions", preds, "--metric", "squad");
+    assert.equal(r.code, 0, r.stderr.join("\n"));
+    const last = JSON.parse(r.stdout.at(-1)!);
+    assert.equal(last.missing, 5773);
+    assert.equal(last.examples, 5774);
+    assert.equal(last.exact_match, 100 / 5774);
+    assert.ok(r.stderr.some((l) => l.startsWith("warning: 5773 questions have no prediction")));
+  },
+);
 
 Deno.test("score: a missing file is one error line, exit 2", async () => {
   const nope = `${dir}/nope.json`;

@@ -164,6 +164,47 @@ Deno.test("round trip of every writable dtype, metadata kept, Map input, odd sha
   await rejects(r.read("ids"), p, /reader is closed/);
 });
 
+Deno.test("readFloat32Slice: F32, F16 and BF16 ranges at both edges; out-of-range refused", async () => {
+  const p = await put(new Uint8Array(0));
+  const f32 = Float32Array.from({ length: 1001 }, (_, i) => (i - 500) / 7);
+  // Every finite half from 0x3c00 up and every BF16 in a span: distinct values at each index.
+  const half = Uint16Array.from({ length: 777 }, (_, i) => 0x3c00 + i * 37);
+  const brain = Uint16Array.from({ length: 333 }, (_, i) => 0xbf00 + i * 61);
+  await writeSafetensors(p, [
+    { name: "f", dtype: "F32", shape: [7, 143], data: f32 },
+    { name: "h", dtype: "F16", shape: [777], data: half },
+    { name: "b", dtype: "BF16", shape: [3, 111], data: brain },
+    { name: "ids", dtype: "I32", shape: [2], data: new Int32Array([1, 2]) },
+  ]);
+  const r = await openSafetensors(p);
+  try {
+    for (const name of ["f", "h", "b"]) {
+      const all = await r.readFloat32(name);
+      const n = all.length;
+      for (
+        const [start, count] of [[0, 1], [0, n], [n - 1, 1], [n - 37, 37], [n >> 2, n >> 1], [n, 0]]
+      ) {
+        const got = await r.readFloat32Slice(name, start, count);
+        assert.ok(got instanceof Float32Array, `${name} [${start}, +${count})`);
+        assert.deepEqual(got, all.subarray(start, start + count), `${name} [${start}, +${count})`);
+      }
+      for (const [start, count] of [[n, 1], [n - 1, 2], [-1, 1], [0, n + 1], [1.5, 1], [0, -1]]) {
+        const where = new RegExp(
+          `slice \\[${start}, ${start + count}\\) is outside tensor "${name}"`,
+        );
+        await rejects(r.readFloat32Slice(name, start, count), p, where);
+      }
+    }
+    // The decoded values themselves, not only agreement with the whole-tensor read.
+    assert.deepEqual([...await r.readFloat32Slice("f", 1000, 1)], [Math.fround(500 / 7)]);
+    assert.deepEqual([...await r.readFloat32Slice("h", 0, 2)], [1, 1 + 37 / 1024]);
+    assert.deepEqual([...await r.readFloat32Slice("b", 0, 1)], [-0.5]);
+    await rejects(r.readFloat32Slice("ids", 0, 1), p, /tensor "ids" is I32, not F32, F16 or BF16/);
+  } finally {
+    r.close();
+  }
+});
+
 /** The value of half bit pattern `h`, computed from the IEEE definition in float64. */
 function halfValue(h: number): number {
   const s = h & 0x8000 ? -1 : 1;

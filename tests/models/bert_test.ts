@@ -56,8 +56,9 @@ for (const name of ["odd", "batch"]) {
         loss: await out.loss!.item(),
       };
     });
-    // The issue's bound: forward max abs difference ≤ 1e-4.
-    const tol = { atol: 1e-4, rtol: 0 };
+    // Measured on lavapipe: logits and loss within 6.0e-7 of the goldens (both fixtures);
+    // bound 5e-6, 8x that. A 2e-5 relative error of logits ~1 exceeds it.
+    const tol = { atol: 5e-6, rtol: 0 };
     assertClose(got.start, await g.readFloat32("start_logits"), tol, "start logits");
     assertClose(got.end, await g.readFloat32("end_logits"), tol, "end logits");
     assertClose([got.loss], await g.readFloat32("loss"), tol, "loss");
@@ -66,16 +67,18 @@ for (const name of ["odd", "batch"]) {
       const want = await g.readFloat32(`grad.${pname}`);
       const have = await t.grad!.toArray();
       const err = relErr(have, want);
-      // The issue's bound: each parameter gradient's relative error ≤ 1e-3.
+      // Measured on lavapipe: the worst parameter's relative error is 1.2e-6 (of 55 checked
+      // tensors); bound 1e-5, 8x that.
       const wantNorm = Math.sqrt(want.reduce((a, v) => a + v * v, 0));
       if (wantNorm < 1e-12) {
         // Analytically zero gradients (attention key biases shift every score of a row equally;
         // the last LayerNorm bias feeds a softmax over positions): a relative error is undefined,
-        // so bound the absolute noise instead, at f32 rounding of the summed terms.
+        // so bound the absolute noise instead, at f32 rounding of the summed terms (measured
+        // 1.3e-7 at most; bound 1e-6, 7.5x).
         const maxAbs = Array.from(have).reduce((a, v) => Math.max(a, Math.abs(v)), 0);
         assert.ok(maxAbs <= 1e-6, `${pname}: should be ~0, max |grad| ${maxAbs}`);
       } else {
-        assert.ok(err <= 1e-3, `${pname}: relative error ${err}`);
+        assert.ok(err <= 1e-5, `${pname}: relative error ${err}`);
       }
       checked++;
     }
@@ -115,9 +118,11 @@ Deno.test("fused and unfused attention paths give the same logits and gradients"
   try {
     const f = await run("fused");
     const u = await run("unfused");
-    assertClose(f.out, u.out, { atol: 1e-5, rtol: 1e-5 }, "logits");
+    // Measured on lavapipe: logits differ by 4.8e-7, gradients by 1.6e-7 (0.8% of the old
+    // 1e-5 + 1e-4|g| bound); these bounds are 5-12x the measurement.
+    assertClose(f.out, u.out, { atol: 5e-6, rtol: 5e-6 }, "logits");
     f.grads.forEach((gr, i) =>
-      assertClose(gr, u.grads[i], { atol: 1e-5, rtol: 1e-4 }, `grad ${i}`)
+      assertClose(gr, u.grads[i], { atol: 1e-6, rtol: 1e-5 }, `grad ${i}`)
     );
   } finally {
     attentionPolicy.mode = "auto";

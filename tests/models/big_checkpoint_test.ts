@@ -38,15 +38,41 @@ await writeSafetensors(dir + "/model.safetensors", tensors);
 
 const LOAD = `
 import { initGpu, loadBertForQa } from "${new URL("../../mod.ts", import.meta.url)}";
+import { download } from "${new URL("../../src/gpu/kernel.ts", import.meta.url)}";
 await initGpu();
 const t0 = performance.now();
 const { model, report } = await loadBertForQa(Deno.args[0], { quiet: true });
 const seconds = (performance.now() - t0) / 1000;
 const status = await Deno.readTextFile("/proc/self/status");
 const kb = (k) => Number(status.match(new RegExp(k + ":\\\\s+(\\\\d+)"))[1]);
-console.log(JSON.stringify({ seconds, peakRss: kb("VmHWM") * 1024, params: model.parameters().reduce((a, t) => a + t.size, 0),
-  unexpected: report.unexpected.length, newly: report.newlyInitialized }));
+const peakRss = kb("VmHWM") * 1024;
+// The word embedding streamed in 4M-element slices: read back windows at the first element,
+// across the first two slice boundaries and at the end, to compare with the generator.
+const emb = new Map(model.namedParameters()).get("bert.embeddings.word_embeddings.weight");
+const windows = [];
+for (const start of [0, 4194304 - 300, 2 * 4194304 - 300, emb.size - 600]) {
+  const got = new Float32Array(await download(emb.storage.buffer, start * 4, 600 * 4));
+  windows.push({ start, values: [...got] });
+}
+console.log(JSON.stringify({ seconds, peakRss, params: model.parameters().reduce((a, t) => a + t.size, 0),
+  unexpected: report.unexpected.length, newly: report.newlyInitialized, windows }));
 `;
+
+/** The generator's values at elements [start, start + count) of the first tensor, in f32. */
+function generated(start: number, count: number): number[] {
+  let s = 1;
+  let j = 0; // LCG draws so far: element 97 j is the (j + 1)-th draw
+  const out: number[] = [];
+  for (let k = start; k < start + count; k++) {
+    if (k % 97 !== 0) {
+      out.push(0);
+      continue;
+    }
+    for (; j <= k / 97; j++) s = (s * 16807) % 2147483647;
+    out.push(Math.fround((s / 2147483647 - 0.5) * 0.04));
+  }
+  return out;
+}
 
 Deno.test("a 711 MB mBERT-shaped checkpoint loads tensor by tensor under 1.5x its size in RSS", async () => {
   const dir = await Deno.makeTempDir();
@@ -73,6 +99,11 @@ Deno.test("a 711 MB mBERT-shaped checkpoint loads tensor by tensor under 1.5x it
     assert.equal(r.unexpected, 2, "pooler weight and bias are unused");
     assert.deepEqual(r.newly.sort(), ["qa_outputs.bias", "qa_outputs.weight"]);
     assert.ok(r.peakRss < 1.5 * size, `peak RSS ${r.peakRss} ≥ 1.5 × ${size}`);
+    for (const w of r.windows as { start: number; values: number[] }[]) {
+      const want = generated(w.start, w.values.length);
+      assert.deepEqual(w.values, want, `word embedding elements from ${w.start}`);
+      assert.ok(want.some((v) => v !== 0), `window at ${w.start} holds generated values`);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

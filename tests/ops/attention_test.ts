@@ -6,7 +6,7 @@ import { dropout } from "../../src/ops/dropout.ts";
 import { scale } from "../../src/ops/elementwise.ts";
 import { gpu } from "../../src/gpu/device.ts";
 import { backward, mul, scopeAsync, sum, Tensor } from "../../mod.ts";
-import { assertClose, gradcheck, randn, rng } from "../_helpers.ts";
+import { assertClose, dropMask, gradcheck, randn, rng } from "../_helpers.ts";
 
 const FMIN = -3.4028234663852886e38;
 
@@ -15,29 +15,6 @@ interface Dims {
   a: number;
   s: number;
   d: number;
-}
-
-/** dropout.wgsl's pcg3d(...).x, for the float64 reference of in-kernel dropout. */
-function pcg(x: number, y: number, z: number): number {
-  let v = [x, y, z].map((t) => (Math.imul(t, 1664525) + 1013904223) >>> 0);
-  const mix = () => {
-    v[0] = (v[0] + Math.imul(v[1], v[2])) >>> 0;
-    v[1] = (v[1] + Math.imul(v[2], v[0])) >>> 0;
-    v[2] = (v[2] + Math.imul(v[0], v[1])) >>> 0;
-  };
-  mix();
-  v = v.map((t) => (t ^ (t >>> 16)) >>> 0);
-  mix();
-  return v[0];
-}
-
-/** Dropout multipliers Z [B, A, S, S] as the kernels (and dropout.ts) draw them. */
-function dropMask(n: number, p: number, seed: number): Float64Array {
-  const z = new Float64Array(n).fill(1);
-  if (p === 0) return z;
-  const threshold = Math.floor(p * 2 ** 32);
-  for (let i = 0; i < n; i++) z[i] = pcg(i, seed, 0x64726f70) >= threshold ? 1 / (1 - p) : 0;
-  return z;
 }
 
 /**
@@ -210,8 +187,10 @@ async function checkRef(c: Case, fwd: Tol, bwd: Tol) {
 type Tol = { atol: number; rtol: number };
 // Scores are D-term f32 dots (error ~ sqrt(D) ulps of |q||k|); P and O then carry a few 1e-7
 // relative. Gradients sum S such terms, with |dO| ~ 1.
+// Measured on lavapipe and GL: forward 9.4% of this bound (3.8e-7; 10.6x), gradients 3.4% of
+// the old 1e-5 + 1e-4|g| (6.3e-7), 8.8x here.
 const FWD = { atol: 2e-6, rtol: 2e-5 };
-const BWD = { atol: 1e-5, rtol: 1e-4 };
+const BWD = { atol: 3e-6, rtol: 3e-5 };
 
 Deno.test("attention matches float64 on odd shapes, with fully masked batch rows", async () => {
   await checkRef({ dims: { b: 1, a: 1, s: 7, d: 5 }, seed: 1 }, FWD, BWD);
@@ -225,15 +204,12 @@ Deno.test("attention matches float64 on odd shapes, with fully masked batch rows
 Deno.test("attention of large-magnitude inputs (std 10: scores ~±100) stays accurate", async () => {
   // A score of ~100 carries an f32 error of ~1e-5 absolute, which P and O inherit relatively;
   // dQ and dK are then scaled by |k|, |q| ~ 10.
+  // Measured: O at 7% (lavapipe) and 12% (GL) of this bound; dQ, dK, dV at 0.82% and 1.3% of
+  // the old 2e-2 + 2e-3|g|, 9.2x (GL) here.
   const tol = { atol: 2e-4, rtol: 2e-3 };
-  await checkRef({ dims: { b: 2, a: 3, s: 13, d: 8 }, seed: 7, std: 10, full: [0] }, tol, {
-    atol: 2e-2,
-    rtol: 2e-3,
-  });
-  await checkRef({ dims: { b: 1, a: 2, s: 67, d: 16 }, seed: 8, std: 10 }, tol, {
-    atol: 2e-2,
-    rtol: 2e-3,
-  });
+  const bwd = { atol: 2.4e-3, rtol: 2.4e-4 };
+  await checkRef({ dims: { b: 2, a: 3, s: 13, d: 8 }, seed: 7, std: 10, full: [0] }, tol, bwd);
+  await checkRef({ dims: { b: 1, a: 2, s: 67, d: 16 }, seed: 8, std: 10 }, tol, bwd);
 });
 
 Deno.test("attention with in-kernel dropout matches float64 with the same hashed mask", async () => {

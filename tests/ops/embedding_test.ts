@@ -6,7 +6,8 @@ import { assertClose, gradcheck, randn } from "../_helpers.ts";
 
 // The forward copies values exactly; a table gradient row sums at most 4 f32 products.
 const FWD = { atol: 0, rtol: 0 };
-const BWD = { atol: 1e-5, rtol: 1e-4 };
+// Measured on lavapipe and GL: 0.33% of the old 1e-5 + 1e-4|g| bound (1.6e-7); 9x here.
+const BWD = { atol: 3e-7, rtol: 3e-6 };
 
 /** Float64 reference: rows of `table` at `ids`, zero rows for ids outside [0, v). */
 function gatherRef(ids: ArrayLike<number>, table: ArrayLike<number>, v: number, d: number) {

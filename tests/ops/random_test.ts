@@ -1,23 +1,7 @@
 import { rand, randn, randnInPlace } from "../../src/ops/random.ts";
 import { download } from "../../src/gpu/kernel.ts";
 import { Tensor } from "../../src/tensor.ts";
-import { assertClose } from "../_helpers.ts";
-
-/** The shader's pcg3d, on the host, to predict samples. */
-function pcg3d(x: number, y: number, z: number): [number, number] {
-  x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-  y = (Math.imul(y, 1664525) + 1013904223) >>> 0;
-  z = (Math.imul(z, 1664525) + 1013904223) >>> 0;
-  x = (x + Math.imul(y, z)) >>> 0;
-  y = (y + Math.imul(z, x)) >>> 0;
-  z = (z + Math.imul(x, y)) >>> 0;
-  x ^= x >>> 16;
-  y ^= y >>> 16;
-  z ^= z >>> 16;
-  x = (x + Math.imul(y, z)) >>> 0;
-  y = (y + Math.imul(z, x)) >>> 0;
-  return [x, y];
-}
+import { assertClose, pcg3d } from "../_helpers.ts";
 
 const unit = (h: number) => (h >>> 8) * 2 ** -24;
 const uniform64 = (i: number, seed: number) => unit(pcg3d(i, seed, 0x756e6966)[0]);

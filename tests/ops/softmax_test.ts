@@ -29,9 +29,12 @@ function ref(x: Float64Array, x0: Float64Array, mask: Float64Array | null, n: nu
 }
 
 // One f32 exp and division per element, plus a sum of up to 300 terms: a few ulps relative.
-const FWD = { atol: 1e-7, rtol: 1e-5 };
+// Measured on lavapipe and GL: 4.0% of the old 1e-7 + 1e-5|y| bound at worst (1.1e-7 on the
+// folded rows); this is 8.8x that.
+const FWD = { atol: 3.5e-8, rtol: 3.5e-6 };
 // y * (dy - sum(dy * y)) in f32 with |dy| ~ 1, against central differences in float64.
-const BWD = { atol: 1e-5, rtol: 1e-3 };
+// Measured: 0.16% of the old 1e-5 + 1e-3|g| bound (1.0e-7); this is 9.4x that.
+const BWD = { atol: 1.5e-7, rtol: 1.5e-5 };
 
 function check(shape: number[], seed: number, opts: { std?: number; mask?: number[] } = {}) {
   const n = shape.at(-1)!;
@@ -85,7 +88,7 @@ Deno.test("softmax of large inputs (±1e4) neither overflows nor underflows to N
 Deno.test("a fully masked row is uniform, exactly as PyTorch with finfo.min", async () => {
   const x = Tensor.fromArray(Float32Array.from(randn(2 * 13, 17, 1e4)), [1, 2, 1, 13]);
   const y = await softmax(x, Tensor.fromArray(new Float32Array(13).fill(FMIN), [1, 13])).toArray();
-  assertClose(y, new Float64Array(26).fill(1 / 13), { atol: 0, rtol: 1e-6 }, "uniform rows");
+  assertClose(y, new Float64Array(26).fill(1 / 13), { atol: 0, rtol: 3e-7 }, "uniform rows"); // measured 3.7e-8 relative
 });
 
 Deno.test("the mask gets no gradient even when it requires grad", () => {

@@ -4,7 +4,6 @@
 
 import assert from "node:assert/strict";
 import { backward } from "../../src/autograd.ts";
-import { gpu } from "../../src/gpu/device.ts";
 import { mul, zeros } from "../../src/ops/elementwise.ts";
 import { matmul, setMatmulPrecision } from "../../src/ops/matmul.ts";
 import { sum } from "../../src/ops/reduce.ts";
@@ -12,12 +11,9 @@ import { AdamW } from "../../src/optim/adamw.ts";
 import { gradNorm, nonFiniteGuard } from "../../src/optim/clip.ts";
 import { LossScaler } from "../../src/optim/loss_scale.ts";
 import { scope, scopeAsync, Tensor } from "../../src/tensor.ts";
-import { assertClose, randn } from "../_helpers.ts";
+import { assertClose, randn, withoutF16 } from "../_helpers.ts";
 
-const HAS_F16 = gpu().info.features.includes("shader-f16");
-if (!HAS_F16) {
-  console.warn(`skipped: the f16 overflow test needs shader-f16, which ${gpu().info.name} lacks`);
-}
+const NO_F16 = withoutF16("the f16 overflow test");
 
 /** Float64 torch.optim.AdamW for one parameter (as in adamw_test.ts). */
 class RefParam {
@@ -162,7 +158,7 @@ Deno.test("state and loadState round-trip; bad states and options are refused", 
 
 Deno.test({
   name: "an f16 overflow in the backward is skipped until the scale fits, then the step is taken",
-  ignore: !HAS_F16,
+  ignore: NO_F16,
   fn: async () => {
     // dW = xᵀ · (4 S): the operand 4 S overflows f16 (≥ 65520) for S = 2^16, 2^15 and 2^14.
     const x = Tensor.fromArray([1, 0.5, -1, 2], [2, 2]);

@@ -1,10 +1,7 @@
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { DataError } from "../../src/cli/_common.ts";
 import { loadPredictions, loadSquad, splitByArticle } from "../../src/qa/dataset.ts";
-import { hasData, SHARED } from "../_helpers.ts";
-
-const shared = (rel: string) => fileURLToPath(new URL(rel, SHARED));
+import { shared, withoutData } from "../_data.ts";
 
 const dir = await Deno.makeTempDir({ prefix: "qa_dataset_test_" });
 addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
@@ -162,8 +159,10 @@ Deno.test("loadPredictions validates {id: string}", async () => {
   await rejectsData(loadPredictions(bad), bad, "invalid JSON");
 });
 
-Deno.test("the real KorQuAD v1.0 dev set loads: 140 articles, 5,774 questions", async () => {
-  if (!hasData("korquad/KorQuAD_v1.0_dev.json")) return;
+Deno.test({
+  name: "the real KorQuAD v1.0 dev set loads: 140 articles, 5,774 questions",
+  ignore: withoutData("korquad/KorQuAD_v1.0_dev.json"),
+}, async () => {
   const r = await loadSquad(shared("korquad/KorQuAD_v1.0_dev.json"), { mode: "train" });
   assert.equal(r.articles, 140);
   assert.equal(r.questions, 5774);

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { loadSquad } from "../../src/qa/dataset.ts";
 import {
   prepareEvalFeatures,
@@ -7,9 +6,8 @@ import {
   type QaExampleInput,
 } from "../../src/qa/features.ts";
 import { BertTokenizer } from "../../src/text/tokenizer.ts";
-import { hasData, SHARED } from "../_helpers.ts";
+import { shared, withoutData } from "../_data.ts";
 
-const shared = (rel: string) => fileURLToPath(new URL(rel, SHARED));
 const TINY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "q", "a", "b", "c", "d", "e", "f", "g"];
 const tiny = BertTokenizer.fromVocabArray(TINY, { lowercase: true });
 
@@ -130,9 +128,10 @@ Deno.test("eval features keep context offsets only, in UTF-16 units for Korean a
   assert.deepEqual([t.startPosition, t.endPosition], [8, 9]);
 });
 
-Deno.test("every KorQuAD dev answer inside a window: its train label decodes to the answer", async () => {
-  if (!hasData("korquad/KorQuAD_v1.0_dev.json")) return;
-  if (!hasData("vocab/koelectra-v1-cased-vocab.txt")) return;
+Deno.test({
+  name: "every KorQuAD dev answer inside a window: its train label decodes to the answer",
+  ignore: withoutData("korquad/KorQuAD_v1.0_dev.json", "vocab/koelectra-v1-cased-vocab.txt"),
+}, async () => {
   const tok = BertTokenizer.fromVocab(shared("vocab/koelectra-v1-cased-vocab.txt"), {
     lowercase: false,
     stripAccents: false,

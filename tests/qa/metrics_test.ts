@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { loadPredictions, loadSquad } from "../../src/qa/dataset.ts";
 import {
   korquadExactMatch,
@@ -11,13 +10,11 @@ import {
   squadF1,
   squadScore,
 } from "../../src/qa/metrics.ts";
-import { hasData, SHARED } from "../_helpers.ts";
+import { shared, withoutData } from "../_data.ts";
 
 // Scores are sums of a few rationals; 1e-12 only absorbs float rounding, never a real miss.
 const close = (a: number, e: number, what = "") =>
   assert.ok(Math.abs(a - e) <= 1e-12, `${what}: got ${a}, expected ${e}`);
-
-const shared = (rel: string) => fileURLToPath(new URL(rel, SHARED));
 
 Deno.test("normalizeKorquad: brackets and quotes become spaces, then lowercase, punct, spaces", () => {
   assert.equal(normalizeKorquad("《반지의 제왕》"), "반지의 제왕");
@@ -118,6 +115,32 @@ Deno.test("korquadScore: max over gold answers, mean over all questions, missing
   assert.deepEqual(s.missingIds, ["q3"]);
 });
 
+Deno.test("a question without gold answers scores 0 (where Python's max() would raise)", () => {
+  for (const scorer of [korquadScore, squadScore]) {
+    const gold = [{ id: "q1", answers: { text: [] } }, { id: "q2", answers: { text: ["x"] } }];
+    const s = scorer(gold, { q1: "", q2: "x" });
+    assert.deepEqual([s.exact_match, s.f1, s.total, s.missing], [50, 50, 2, 0]);
+  }
+});
+
+Deno.test("missing predictions: all counted, the first 20 ids listed in dataset order", () => {
+  const gold = Array.from(
+    { length: 45 },
+    (_, i) => ({ id: `q${44 - i}`, answers: { text: ["a"] } }),
+  );
+  const s = korquadScore(gold, { q44: "a", q0: "a" });
+  assert.equal(s.missing, 43);
+  assert.deepEqual(s.missingIds, Array.from({ length: 20 }, (_, i) => `q${43 - i}`));
+  close(s.exact_match, (100 * 2) / 45, "EM");
+  assert.deepEqual(korquadScore([], {}), {
+    exact_match: 0,
+    f1: 0,
+    total: 0,
+    missing: 0,
+    missingIds: [],
+  });
+});
+
 Deno.test("squadScore: several gold answers and an empty prediction", () => {
   const gold = [
     { id: "a", answers: { text: ["Denver Broncos", "The Broncos", "Broncos"] } },
@@ -132,9 +155,13 @@ Deno.test("squadScore: several gold answers and an empty prediction", () => {
   assert.equal(squadScore([], {}).f1, 0);
 });
 
-Deno.test("KorQuAD dev gold predictions score 100/100", async () => {
-  if (!hasData("korquad/KorQuAD_v1.0_dev.json")) return;
-  if (!hasData("korquad/KorQuAD_v1.0_dev_gold_predictions.json")) return;
+Deno.test({
+  name: "KorQuAD dev gold predictions score 100/100",
+  ignore: withoutData(
+    "korquad/KorQuAD_v1.0_dev.json",
+    "korquad/KorQuAD_v1.0_dev_gold_predictions.json",
+  ),
+}, async () => {
   const dev = await loadSquad(shared("korquad/KorQuAD_v1.0_dev.json"));
   const gold = await loadPredictions(shared("korquad/KorQuAD_v1.0_dev_gold_predictions.json"));
   const s = korquadScore(dev.examples, gold);
@@ -144,8 +171,10 @@ Deno.test("KorQuAD dev gold predictions score 100/100", async () => {
   assert.equal(s.f1, 100);
 });
 
-Deno.test("SQuAD dev: the first gold answer as prediction scores 100/100", async () => {
-  if (!hasData("squad/dev-v1.1.json")) return;
+Deno.test({
+  name: "SQuAD dev: the first gold answer as prediction scores 100/100",
+  ignore: withoutData("squad/dev-v1.1.json"),
+}, async () => {
   const dev = await loadSquad(shared("squad/dev-v1.1.json"));
   const preds = Object.fromEntries(dev.examples.map((e) => [e.id, e.answers.text[0]]));
   const s = squadScore(dev.examples, preds);

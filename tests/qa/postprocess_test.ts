@@ -147,6 +147,22 @@ Deno.test("mismatched logits and unknown example ids are errors", () => {
   );
 });
 
+Deno.test("features without offsets (train features) are refused, naming the feature", () => {
+  assert.throws(
+    () =>
+      postprocessQaPredictions(
+        [{ id: "x", context: CONTEXT }],
+        [
+          { exampleId: "x", offsets: OFF3 },
+          { exampleId: "x" } as { exampleId: string; offsets: Off[] },
+        ],
+        [[0, 1, 2, 3, 0], [0, 1, 2, 3, 0]],
+        [[0, 1, 2, 3, 0], [0, 1, 2, 3, 0]],
+      ),
+    /^Error: feature 1 has no offsets \(use prepareEvalFeatures\)$/,
+  );
+});
+
 Deno.test("writePredictions writes predictions.json and nbest_predictions.json", async () => {
   const dir = await Deno.makeTempDir();
   try {

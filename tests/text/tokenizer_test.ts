@@ -1,11 +1,9 @@
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { Tokenizer } from "tokenizers";
 import { loadSquad } from "../../src/qa/dataset.ts";
 import { BertTokenizer, type Offset, type TokenWindow } from "../../src/text/tokenizer.ts";
-import { hasData, SHARED } from "../_helpers.ts";
+import { shared, withoutData } from "../_data.ts";
 
-const shared = (rel: string) => fileURLToPath(new URL(rel, SHARED));
 const TINY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "q", "a", "b", "c", "d", "e", "f", "g"];
 
 Deno.test("BertTokenizer builds the BERT pipeline: specials, ## pieces, [UNK], lowercase", async () => {
@@ -165,9 +163,10 @@ Deno.test("save writes a tokenizer.json that loads back identical, with vocab an
   }
 });
 
-Deno.test("every SQuAD dev question: bert-base-uncased wordpieces and ids equal the goldens", async () => {
-  if (!hasData("tokenization/question_tokens.json")) return;
-  if (!hasData("vocab/bert-base-uncased-vocab.txt")) return;
+Deno.test({
+  name: "every SQuAD dev question: bert-base-uncased wordpieces and ids equal the goldens",
+  ignore: withoutData("tokenization/question_tokens.json", "vocab/bert-base-uncased-vocab.txt"),
+}, async () => {
   const tok = BertTokenizer.fromVocab(shared("vocab/bert-base-uncased-vocab.txt"), {
     lowercase: true,
   });
@@ -221,9 +220,10 @@ function expectedWindows(
   }
 }
 
-Deno.test("every KorQuAD dev pair (KoELECTRA, 384/128): windows equal an independent rebuild", async () => {
-  if (!hasData("korquad/KorQuAD_v1.0_dev.json")) return;
-  if (!hasData("vocab/koelectra-v1-cased-vocab.txt")) return;
+Deno.test({
+  name: "every KorQuAD dev pair (KoELECTRA, 384/128): windows equal an independent rebuild",
+  ignore: withoutData("korquad/KorQuAD_v1.0_dev.json", "vocab/koelectra-v1-cased-vocab.txt"),
+}, async () => {
   const tok = BertTokenizer.fromVocab(shared("vocab/koelectra-v1-cased-vocab.txt"), {
     lowercase: false,
     stripAccents: false,
