@@ -1,20 +1,12 @@
 // Loads HF-layout checkpoints into our modules and saves them back in HF layout.
 
 import { type CheckpointReader, openCheckpoint, writeSafetensors } from "../io/safetensors.ts";
+import { type Files, hostFiles } from "../io/files.ts";
 import type { Module } from "../nn/module.ts";
 import { sync } from "../gpu/kernel.ts";
 import { type BertConfig, readBertConfig } from "./config.ts";
 import { BertForQuestionAnswering } from "./bert.ts";
-import { writeFileAtomic } from "../io/atomic.ts";
-
-/** A checkpoint whose tensors do not fit the model; the message names the tensor. */
-export class CheckpointError extends Error {
-  /** An error about the checkpoint at `path`; `what` says what is wrong. */
-  constructor(readonly path: string, what: string) {
-    super(`${path}: ${what}`);
-    this.name = "CheckpointError";
-  }
-}
+import { CheckpointError } from "../util/errors.ts";
 
 /** What a load did, in HF's terms. */
 export interface LoadReport {
@@ -91,7 +83,7 @@ export async function loadWeights(
 /**
  * Loads a HF-layout directory (`config.json` + `model.safetensors` or shards) as
  * BertForQuestionAnswering. A missing QA head is initialized N(0, 0.02) with a warning,
- * as `from_pretrained` does.
+ * as `from_pretrained` does. `opts.files` defaults to the host's file system.
  *
  * @example
  * ```ts
@@ -103,10 +95,11 @@ export async function loadWeights(
  */
 export async function loadBertForQa(
   dir: string,
-  opts: { seed?: number; quiet?: boolean } = {},
+  opts: { seed?: number; quiet?: boolean; files?: Files } = {},
 ): Promise<{ model: BertForQuestionAnswering; config: BertConfig; report: LoadReport }> {
-  const config = await readBertConfig(`${dir}/config.json`);
-  const reader = await openCheckpoint(dir);
+  const files = opts.files ?? await hostFiles();
+  const config = await readBertConfig(`${dir}/config.json`, files);
+  const reader = await openCheckpoint(dir, files);
   const model = new BertForQuestionAnswering(config, { seed: opts.seed ?? 0 });
   try {
     const report = await loadWeights(model, reader, {
@@ -147,17 +140,23 @@ function summarize(names: string[]): string {
 
 /**
  * Saves a model directory in HF layout: `config.json` and `model.safetensors`
- * (all parameters, F32), both written atomically.
+ * (all parameters, F32), both written atomically; `files` defaults to the host's.
  */
-export async function saveModel(model: Module, config: BertConfig, dir: string): Promise<void> {
-  await Deno.mkdir(dir, { recursive: true });
+export async function saveModel(
+  model: Module,
+  config: BertConfig,
+  dir: string,
+  files?: Files,
+): Promise<void> {
+  const fs = files ?? await hostFiles();
+  await fs.mkdir(dir);
   const tensors = [];
   for (const [name, t] of model.namedParameters()) {
     tensors.push({ name, dtype: "F32" as const, shape: t.shape, data: await t.toArray() });
   }
-  await writeSafetensors(`${dir}/model.safetensors`, tensors, { format: "pt" });
+  await writeSafetensors(`${dir}/model.safetensors`, tensors, { format: "pt" }, fs);
   const cfg = { ...config, architectures: config.architectures ?? ["BertForQuestionAnswering"] };
-  await writeFileAtomic(
+  await fs.writeAtomic(
     `${dir}/config.json`,
     new TextEncoder().encode(JSON.stringify(cfg, null, 2) + "\n"),
   );

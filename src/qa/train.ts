@@ -14,14 +14,14 @@ import { loadOptimizerState, saveTrainingCheckpoint } from "../train/checkpoint.
 import type { BertForQuestionAnswering } from "../models/bert.ts";
 import { saveModel } from "../models/checkpoint.ts";
 import type { BertTokenizer } from "../text/tokenizer.ts";
-import { ProgressBar } from "../train/progress.ts";
+import { ProgressBar } from "../io/progress.ts";
 import { appendJsonl, plotSvg, readJsonl } from "../train/log.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import type { QAExample } from "./dataset.ts";
 import { prepareTrainFeatures, type QaFeature } from "./features.ts";
 import { batchOf, type EvalOptions, type EvalResult, evaluateQa } from "./evaluate.ts";
 import { writePredictions } from "./postprocess.ts";
-import { mulberry32 } from "./synthetic.ts";
+import { mulberry32 } from "../util/rng.ts";
 
 /** Hyperparameters of a QA fine-tuning run (the CLI's flags). */
 export interface TrainOptions extends EvalOptions {

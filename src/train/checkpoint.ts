@@ -10,7 +10,7 @@ import { writeFileAtomic } from "../io/atomic.ts";
 import type { Module } from "../nn/module.ts";
 import type { AdamW } from "../optim/adamw.ts";
 import { Tensor } from "../tensor.ts";
-import { CheckpointError } from "../models/checkpoint.ts";
+import { CheckpointError } from "../util/errors.ts";
 
 /** The pointer file at the run dir's root. */
 export const STATE_FILE = "trainer_state.json";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { DataError } from "../../src/cli/_common.ts";
+import { DataError } from "../../src/util/errors.ts";
 import { loadPredictions, loadSquad, splitByArticle } from "../../src/qa/dataset.ts";
 import { hasData, SHARED } from "../_helpers.ts";
 
