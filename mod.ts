@@ -19,6 +19,11 @@
  * @module
  */
 
+// Shared at the bottom: the user-facing errors, the host PRNG, environment access.
+export * from "./src/util/errors.ts";
+export * from "./src/util/rng.ts";
+export * from "./src/util/env.ts";
+
 // Core: device, tensors, tape.
 export * from "./src/gpu/device.ts";
 export * from "./src/gpu/errors.ts";
@@ -52,15 +57,18 @@ export * from "./src/optim/adamw.ts";
 export * from "./src/optim/clip.ts";
 export * from "./src/optim/loss_scale.ts";
 export * from "./src/optim/schedule.ts";
-export * from "./src/train/progress.ts";
 export * from "./src/train/log.ts";
 export * from "./src/train/checkpoint.ts";
 export * from "./src/train/sampler.ts";
 export * from "./src/train/trainer.ts";
 
 // Models and checkpoints.
+export * from "./src/io/files.ts";
+export * from "./src/io/deno_files.ts";
 export * from "./src/io/safetensors.ts";
 export * from "./src/io/atomic.ts";
+export * from "./src/io/text_file.ts";
+export * from "./src/io/progress.ts";
 export * from "./src/models/config.ts";
 export * from "./src/models/init.ts";
 export * from "./src/models/positions.ts";

@@ -5,7 +5,7 @@
 // To pass an incoming gradient through unchanged, pass `g.view(x.shape)`.
 
 import { setScopeCloseHook, setViewHook, Tensor } from "./tensor.ts";
-import { addInto, fill } from "./ops/elementwise.ts";
+import { addInto, fill } from "./primitives.ts";
 
 interface Node {
   output: Tensor;

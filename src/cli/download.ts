@@ -1,7 +1,8 @@
 // `download`: fetch a Hugging Face checkpoint, the KorQuAD v1.0 files, or one URL into a folder,
 // resumably and with sha256 checks. Progress goes to stderr; the last stdout line is JSON.
 
-import { download, DownloadError } from "../io/download.ts";
+import { download } from "../io/download.ts";
+import { DownloadError } from "../util/errors.ts";
 import { DataError, parseFlags, runCli, UsageError } from "./_common.ts";
 
 const USAGE = "usage: deno task download NAME[@REVISION] | korquad-v1 | URL --to DIR";

@@ -5,7 +5,7 @@ import { loadSquad } from "../qa/dataset.ts";
 import { evaluateQa } from "../qa/evaluate.ts";
 import { loadQaModelDir } from "../qa/model_dir.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
-import { ProgressBar } from "../train/progress.ts";
+import { ProgressBar } from "../io/progress.ts";
 import { parseFlags, runCli, UsageError } from "./_common.ts";
 import {
   intFlag,

@@ -4,6 +4,7 @@
 import { BufferPool } from "./pool.ts";
 import { loadShaders } from "./shaders.ts";
 import { NoAdapterError } from "./errors.ts";
+import { envVar } from "../util/env.ts";
 
 /** What was acquired: enough to tell a user which adapter runs their job. */
 export interface GpuInfo {
@@ -90,7 +91,7 @@ async function acquire(): Promise<Gpu> {
   const l = device.limits;
   const info: GpuInfo = {
     name: adapter.info?.description || adapter.info?.device || "unknown adapter",
-    backend: Deno.env.get("DENO_WEBGPU_BACKEND") ?? "default",
+    backend: envVar("DENO_WEBGPU_BACKEND") ?? "default",
     isFallback: adapter.info?.isFallbackAdapter ?? false,
     limits: {
       // wgpu reports 128 MiB on Mesa even when more is requested; trust the device.

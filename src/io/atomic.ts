@@ -1,8 +1,7 @@
 // Atomic file replacement: readers see either the old file or the complete new one, never a
 // prefix, even if the process dies mid-write (the rename is atomic on POSIX filesystems).
 
-/** What {@linkcode writeFileAtomic} accepts: bytes, or chunks produced lazily (sync or async). */
-export type FileChunks = Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
+import type { FileChunks } from "./files.ts";
 
 function dirOf(path: string): string {
   const i = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));

@@ -5,26 +5,8 @@
 
 import { createHash, type Hash } from "node:crypto";
 import { dirname, join, resolve } from "node:path";
-import { ProgressBar } from "../train/progress.ts";
-
-/** Thrown for every refused or failed download; the message is `<url-or-file>: <what>`. */
-export class DownloadError extends Error {
-  /** The URL, repo id or file name at fault. */
-  readonly source: string;
-  /** What went wrong. */
-  readonly fault: string;
-  /** The HTTP status, when the server answered with an error. */
-  readonly status?: number;
-
-  /** Builds the `<source>: <fault>` message. */
-  constructor(source: string, fault: string, status?: number) {
-    super(`${source}: ${fault}`);
-    this.source = source;
-    this.fault = fault;
-    this.status = status;
-    this.name = "DownloadError";
-  }
-}
+import { ProgressBar } from "./progress.ts";
+import { DownloadError } from "../util/errors.ts";
 
 /** What a download name means: a hub repo at a revision, the KorQuAD v1.0 files, or one URL. */
 export type DownloadSource =

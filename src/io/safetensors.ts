@@ -4,23 +4,8 @@
 // open time and one tensor per read(), so a large checkpoint is never held twice in memory.
 // Everything sized from the header is validated before anything is allocated from it.
 
-import { writeFileAtomic } from "./atomic.ts";
-
-/** Thrown for every malformed or refused file; the message is `<path>: <what is wrong>`. */
-export class SafetensorsError extends Error {
-  /** The file (or directory) at fault, as the caller named it. */
-  readonly path: string;
-  /** What is wrong with it. */
-  readonly fault: string;
-
-  /** Builds the `<path>: <fault>` message; `options.cause` keeps an underlying error. */
-  constructor(path: string, fault: string, options?: ErrorOptions) {
-    super(`${path}: ${fault}`, options);
-    this.path = path;
-    this.fault = fault;
-    this.name = "SafetensorsError";
-  }
-}
+import { type ByteSource, type Files, hostFiles } from "./files.ts";
+import { SafetensorsError } from "../util/errors.ts";
 
 /** The dtypes the format defines with whole-byte elements (sub-byte F4/F6 are rejected). */
 export type Dtype =
@@ -59,19 +44,6 @@ export interface TensorInfo {
   readonly shape: readonly number[];
   /** Byte range [begin, end) within the data section. */
   readonly offsets: readonly [number, number];
-}
-
-/**
- * Random-access bytes the reader parses: a file ({@linkcode fileSource}) or memory
- * ({@linkcode bytesSource}). `readAt` must return a fresh array of exactly `length` bytes.
- */
-export interface ByteSource {
-  /** Total size in bytes. */
-  readonly size: number;
-  /** Reads `length` bytes starting at `offset`. */
-  readAt(offset: number, length: number): Promise<Uint8Array>;
-  /** Releases the underlying resource, if any. */
-  close?(): void;
 }
 
 /** An open safetensors file (or sharded checkpoint) whose tensors are read one at a time. */
@@ -394,65 +366,6 @@ export function int64ToInt32(values: BigInt64Array, what = "value"): Int32Array 
 }
 
 /**
- * A {@linkcode ByteSource} over bytes in memory (each read returns a copy).
- *
- * @example
- * ```ts
- * import { bytesSource, encodeSafetensors, openSafetensorsSource } from "webgpu-bert";
- * const bytes = encodeSafetensors([{ name: "w", dtype: "F32", shape: [2], data: [1, 2] }]);
- * const r = await openSafetensorsSource(bytesSource(bytes), "in-memory");
- * console.log(await r.read("w")); // Float32Array [1, 2]
- * ```
- */
-export function bytesSource(bytes: Uint8Array): ByteSource {
-  return {
-    size: bytes.length,
-    readAt(offset, length) {
-      if (offset < 0 || length < 0 || offset + length > bytes.length) {
-        return Promise.reject(new RangeError(`read [${offset}, +${length}) past ${bytes.length}`));
-      }
-      return Promise.resolve(bytes.slice(offset, offset + length));
-    },
-  };
-}
-
-/**
- * A {@linkcode ByteSource} over an open file of `size` bytes; reads are serialized because
- * each is a seek followed by reads. `close()` closes the file.
- *
- * @example
- * ```ts
- * import { fileSource, openSafetensorsSource } from "webgpu-bert";
- * const file = await Deno.open("tests/fixtures/bert_qa_batch/model.safetensors");
- * const r = await openSafetensorsSource(fileSource(file, (await file.stat()).size), "model");
- * console.log([...r.tensors.keys()]);
- * r.close();
- * ```
- */
-export function fileSource(file: Deno.FsFile, size: number): ByteSource {
-  let queue: Promise<unknown> = Promise.resolve();
-  const readAt = async (offset: number, length: number): Promise<Uint8Array> => {
-    const buf = new Uint8Array(length);
-    await file.seek(offset, Deno.SeekMode.Start);
-    for (let done = 0; done < length;) {
-      const n = await file.read(buf.subarray(done));
-      if (n === null) throw new Error(`unexpected end of file at byte ${offset + done}`);
-      done += n;
-    }
-    return buf;
-  };
-  return {
-    size,
-    readAt(offset, length) {
-      const p = queue.then(() => readAt(offset, length));
-      queue = p.catch(() => {});
-      return p;
-    },
-    close: () => file.close(),
-  };
-}
-
-/**
  * Parses and validates a safetensors header from `source`, naming `path` in errors. Reads only
  * the 8-byte length and the header; tensors are read on demand. Throws
  * {@linkcode SafetensorsError} for any malformed input.
@@ -578,6 +491,7 @@ function pickleRefused(path: string, dir: string): SafetensorsError {
 /**
  * Opens one safetensors file, reading only its header (positioned reads; never the whole file).
  * Throws {@linkcode SafetensorsError} for malformed files, and for `.bin` (pickle) paths.
+ * `files` defaults to the host's ({@linkcode hostFiles}).
  *
  * @example
  * ```ts
@@ -591,31 +505,32 @@ function pickleRefused(path: string, dir: string): SafetensorsError {
  * r.close();
  * ```
  */
-export async function openSafetensors(path: string): Promise<SafetensorsReader> {
+export async function openSafetensors(
+  path: string,
+  files?: Files,
+): Promise<SafetensorsReader> {
   if (path.endsWith(".bin")) throw pickleRefused(path, dirOf(path));
   const fail: Fail = failer(path);
-  let file: Deno.FsFile;
+  const fs = files ?? await hostFiles();
+  const st = await fs.stat(path);
+  if (st && !st.isFile) fail("not a regular file");
+  let source: ByteSource;
   try {
-    file = await Deno.open(path, { read: true });
+    source = await fs.open(path);
   } catch (e) {
     return fail(`cannot open: ${errorText(e)}`, e);
   }
   try {
-    const st = await file.stat();
-    if (!st.isFile) fail("not a regular file");
-    return await openSafetensorsSource(fileSource(file, st.size), path);
+    return await openSafetensorsSource(source, path);
   } catch (e) {
-    file.close();
+    source.close?.();
     throw e;
   }
 }
 
-async function kindOf(path: string): Promise<"file" | "dir" | null> {
-  try {
-    return (await Deno.stat(path)).isDirectory ? "dir" : "file";
-  } catch {
-    return null;
-  }
+async function kindOf(fs: Files, path: string): Promise<"file" | "dir" | null> {
+  const st = await fs.stat(path);
+  return st === null ? null : st.isDirectory ? "dir" : "file";
 }
 
 function asCheckpoint(r: SafetensorsReader, shard: string): CheckpointReader {
@@ -627,7 +542,8 @@ function asCheckpoint(r: SafetensorsReader, shard: string): CheckpointReader {
  * `model.safetensors.index.json` (`{"metadata": {...}, "weight_map": {tensor: shardFile}}`), or
  * such a file directly. Shard names must be plain file names inside the directory. Reads
  * dispatch by tensor name to the shard holding it. PyTorch `.bin` checkpoints are refused
- * with a {@linkcode SafetensorsError} that explains how to convert them.
+ * with a {@linkcode SafetensorsError} that explains how to convert them. `files` defaults to the
+ * host's ({@linkcode hostFiles}).
  *
  * @example
  * ```ts
@@ -638,23 +554,24 @@ function asCheckpoint(r: SafetensorsReader, shard: string): CheckpointReader {
  * ckpt.close();
  * ```
  */
-export async function openCheckpoint(path: string): Promise<CheckpointReader> {
+export async function openCheckpoint(path: string, files?: Files): Promise<CheckpointReader> {
   const fail: Fail = failer(path);
   if (path.endsWith(".bin")) throw pickleRefused(path, dirOf(path));
-  const kind = await kindOf(path);
+  const fs = files ?? await hostFiles();
+  const kind = await kindOf(fs, path);
   if (kind === null) return fail("no such file or directory");
   if (kind === "file") {
-    if (path.endsWith(".index.json")) return await openIndex(path);
-    return asCheckpoint(await openSafetensors(path), path.slice(path.lastIndexOf("/") + 1));
+    if (path.endsWith(".index.json")) return await openIndex(fs, path);
+    return asCheckpoint(await openSafetensors(path, fs), path.slice(path.lastIndexOf("/") + 1));
   }
   const single = joinPath(path, "model.safetensors");
-  if (await kindOf(single) === "file") {
-    return asCheckpoint(await openSafetensors(single), "model.safetensors");
+  if (await kindOf(fs, single) === "file") {
+    return asCheckpoint(await openSafetensors(single, fs), "model.safetensors");
   }
   const index = joinPath(path, "model.safetensors.index.json");
-  if (await kindOf(index) === "file") return await openIndex(index);
+  if (await kindOf(fs, index) === "file") return await openIndex(fs, index);
   for (const bin of ["pytorch_model.bin", "pytorch_model.bin.index.json"]) {
-    if (await kindOf(joinPath(path, bin)) === "file") throw pickleRefused(path, path);
+    if (await kindOf(fs, joinPath(path, bin)) === "file") throw pickleRefused(path, path);
   }
   return fail("no model.safetensors or model.safetensors.index.json in this directory");
 }
@@ -664,13 +581,13 @@ function isPlainName(name: string): boolean {
     !/^[A-Za-z]:/.test(name);
 }
 
-async function openIndex(indexPath: string): Promise<CheckpointReader> {
+async function openIndex(fs: Files, indexPath: string): Promise<CheckpointReader> {
   const fail: Fail = failer(indexPath);
   const dir = dirOf(indexPath);
   let bytes: Uint8Array;
   try {
-    if ((await Deno.stat(indexPath)).size > MAX_HEADER_BYTES) fail("index file is too large");
-    bytes = await Deno.readFile(indexPath);
+    if (((await fs.stat(indexPath))?.size ?? 0) > MAX_HEADER_BYTES) fail("index file is too large");
+    bytes = await fs.readFile(indexPath);
   } catch (e) {
     if (e instanceof SafetensorsError) throw e;
     return fail(`cannot read: ${errorText(e)}`, e);
@@ -694,7 +611,7 @@ async function openIndex(indexPath: string): Promise<CheckpointReader> {
   const shards = [...new Set(shardOf.values())].sort();
   const readers = new Map<string, SafetensorsReader>();
   try {
-    for (const s of shards) readers.set(s, await openSafetensors(joinPath(dir, s)));
+    for (const s of shards) readers.set(s, await openSafetensors(joinPath(dir, s), fs));
   } catch (e) {
     for (const r of readers.values()) r.close();
     throw e;
@@ -858,7 +775,7 @@ function* chunks(p: { header: Uint8Array; list: Prepared[] }): Generator<Uint8Ar
 }
 
 /**
- * Writes a safetensors file atomically (via {@linkcode writeFileAtomic}), streaming the data one
+ * Writes a safetensors file atomically (`files.writeAtomic`, by default the host's), streaming one
  * tensor at a time. Layout as the reference crate writes it: `__metadata__` first (keys sorted),
  * tensors sorted by descending dtype alignment (I64, F32, I32, BF16, F16) then by UTF-8 name,
  * data contiguous in header order, header padded with spaces to a multiple of 8 bytes.
@@ -877,8 +794,10 @@ export async function writeSafetensors(
   path: string,
   tensors: TensorsToWrite,
   metadata?: Record<string, string>,
+  files?: Files,
 ): Promise<void> {
-  await writeFileAtomic(path, chunks(prepare(path, tensors, metadata)));
+  const p = prepare(path, tensors, metadata);
+  await (files ?? await hostFiles()).writeAtomic(path, chunks(p));
 }
 
 /**

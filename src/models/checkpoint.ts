@@ -1,22 +1,14 @@
 // Loads HF-layout checkpoints into our modules and saves them back in HF layout.
 
 import { type CheckpointReader, openCheckpoint, writeSafetensors } from "../io/safetensors.ts";
+import { type Files, hostFiles } from "../io/files.ts";
 import type { Module } from "../nn/module.ts";
 import { sync } from "../gpu/kernel.ts";
 import { type BertConfig, readBertConfig } from "./config.ts";
 import { BertForQuestionAnswering } from "./bert.ts";
 import { modelFor, type TaskModel } from "./registry.ts";
 import { EncoderWithHead } from "./with_head.ts";
-import { writeFileAtomic } from "../io/atomic.ts";
-
-/** A checkpoint whose tensors do not fit the model; the message names the tensor. */
-export class CheckpointError extends Error {
-  /** An error about the checkpoint at `path`; `what` says what is wrong. */
-  constructor(readonly path: string, what: string) {
-    super(`${path}: ${what}`);
-    this.name = "CheckpointError";
-  }
-}
+import { CheckpointError } from "../util/errors.ts";
 
 /** What a load did, in HF's terms. */
 export interface LoadReport {
@@ -95,7 +87,8 @@ export async function loadWeights(
  * the registry picks (see {@linkcode resolveArchitecture}): `opts.task` picks by
  * `model_type`, else `config.json`'s `architectures` decides. Encoder weights may come
  * bare (a base-model checkpoint); missing head weights are initialized N(0, 0.02) with a
- * warning, as `from_pretrained` does; a missing encoder weight is an error.
+ * warning, as `from_pretrained` does; a missing encoder weight is an error. `opts.files`
+ * defaults to the host's file system.
  *
  * @example
  * ```ts
@@ -107,11 +100,13 @@ export async function loadWeights(
  */
 export async function loadModel(
   dir: string,
-  opts: { task?: string; architecture?: string; seed?: number; quiet?: boolean } = {},
+  opts: { task?: string; architecture?: string; seed?: number; quiet?: boolean; files?: Files } =
+    {},
 ): Promise<{ model: TaskModel; config: BertConfig; report: LoadReport; architecture: string }> {
+  const files = opts.files ?? await hostFiles();
   const path = `${dir}/config.json`;
-  const config = await readBertConfig(path);
-  const reader = await openCheckpoint(dir);
+  const config = await readBertConfig(path, files);
+  const reader = await openCheckpoint(dir, files);
   try {
     const { model, architecture, prefix } = modelFor(config, opts, path);
     try {
@@ -145,7 +140,7 @@ export async function loadModel(
  */
 export async function loadBertForQa(
   dir: string,
-  opts: { seed?: number; quiet?: boolean } = {},
+  opts: { seed?: number; quiet?: boolean; files?: Files } = {},
 ): Promise<{ model: BertForQuestionAnswering; config: BertConfig; report: LoadReport }> {
   const { model, config, report } = await loadModel(dir, { ...opts, task: "question-answering" });
   if (!(model instanceof BertForQuestionAnswering)) {
@@ -182,21 +177,28 @@ function summarize(names: string[]): string {
 
 /**
  * Saves a model directory in HF layout: `config.json` and `model.safetensors`
- * (all parameters, F32), both written atomically. `architectures` names the saved model's
- * class (as `save_pretrained` does), so a fine-tuned base checkpoint reloads with its head.
+ * (all parameters, F32), both written atomically; `files` defaults to the host's.
+ * `architectures` names the saved model's class (as `save_pretrained` does), so a fine-tuned
+ * base checkpoint reloads with its head.
  */
-export async function saveModel(model: Module, config: BertConfig, dir: string): Promise<void> {
-  await Deno.mkdir(dir, { recursive: true });
+export async function saveModel(
+  model: Module,
+  config: BertConfig,
+  dir: string,
+  files?: Files,
+): Promise<void> {
+  const fs = files ?? await hostFiles();
+  await fs.mkdir(dir);
   const tensors = [];
   for (const [name, t] of model.namedParameters()) {
     tensors.push({ name, dtype: "F32" as const, shape: t.shape, data: await t.toArray() });
   }
-  await writeSafetensors(`${dir}/model.safetensors`, tensors, { format: "pt" });
+  await writeSafetensors(`${dir}/model.safetensors`, tensors, { format: "pt" }, fs);
   const architectures = model instanceof EncoderWithHead
     ? [model.architecture]
     : config.architectures ?? ["BertForQuestionAnswering"];
   const cfg = { ...config, architectures };
-  await writeFileAtomic(
+  await fs.writeAtomic(
     `${dir}/config.json`,
     new TextEncoder().encode(JSON.stringify(cfg, null, 2) + "\n"),
   );

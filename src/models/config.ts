@@ -1,5 +1,8 @@
 // HF BertConfig: read, validate and write `config.json`.
 
+import { ConfigError } from "../util/errors.ts";
+import { type Files, hostFiles } from "../io/files.ts";
+
 /** The fields of HF's BertConfig that this framework uses. */
 export interface BertConfig {
   /** Rows of the word embedding table. */
@@ -34,15 +37,6 @@ export interface BertConfig {
   model_type?: string;
   /** Other HF fields, kept so that a saved config round-trips. */
   [extra: string]: unknown;
-}
-
-/** A config.json that cannot be used; the message starts with the file path. */
-export class ConfigError extends Error {
-  /** An error about the config at `path`; `what` says what is wrong. */
-  constructor(readonly path: string, what: string) {
-    super(`${path}: ${what}`);
-    this.name = "ConfigError";
-  }
 }
 
 const DEFAULTS: BertConfig = {
@@ -171,13 +165,15 @@ export function parseBertConfig(text: string, path = "config.json"): BertConfig 
   return bertConfig(raw, path);
 }
 
-/** Reads and validates a HF `config.json`. */
-export async function readBertConfig(path: string): Promise<BertConfig> {
+/** Reads and validates a HF `config.json`; `files` defaults to the host's. */
+export async function readBertConfig(path: string, files?: Files): Promise<BertConfig> {
+  const fs = files ?? await hostFiles();
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(path);
+    bytes = await fs.readFile(path);
   } catch (e) {
-    throw new ConfigError(path, e instanceof Deno.errors.NotFound ? "file not found" : String(e));
+    // Asked after the failure, so that the common path costs one call.
+    throw new ConfigError(path, await fs.stat(path) === null ? "file not found" : String(e));
   }
   if (bytes.length > 10_000_000) throw new ConfigError(path, "too large for a config.json");
   let text: string;

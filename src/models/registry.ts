@@ -1,7 +1,8 @@
 // Which model class a config.json stands for: HF's `architectures` names (or a task and
 // `model_type`, as the Auto* classes do) mapped to builders over the BERT encoder.
 
-import { type BertConfig, ConfigError } from "./config.ts";
+import type { BertConfig } from "./config.ts";
+import { ConfigError } from "../util/errors.ts";
 import { BertForQuestionAnswering } from "./bert.ts";
 import type { BertBatch } from "./bert.ts";
 import type { EncoderWithHead, Head } from "./with_head.ts";

@@ -3,7 +3,7 @@
 import { accumulateGrad, record } from "../autograd.ts";
 import { f32, grid, launch, u32 } from "../gpu/kernel.ts";
 import { numel, Tensor } from "../tensor.ts";
-import { expand } from "./elementwise.ts";
+import { expand } from "../primitives.ts";
 
 const CHUNK = 4096;
 

@@ -2,7 +2,8 @@
 // run with a DataError naming the file and the question; content faults (empty text, answers
 // that do not match their context) are counted and handled per mode.
 
-import { DataError, parseJson, readUtf8 } from "../cli/_common.ts";
+import { DataError } from "../util/errors.ts";
+import { parseJson, readUtf8 } from "../io/text_file.ts";
 
 /** One question, flattened in the Hugging Face `datasets` SQuAD layout. */
 export interface QAExample {

@@ -3,7 +3,7 @@
 import { loadBertForQa } from "../models/checkpoint.ts";
 import type { BertForQuestionAnswering } from "../models/bert.ts";
 import { BertTokenizer } from "../text/tokenizer.ts";
-import { DataError } from "../cli/_common.ts";
+import { DataError } from "../util/errors.ts";
 
 async function exists(path: string): Promise<boolean> {
   try {

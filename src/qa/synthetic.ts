@@ -3,6 +3,8 @@
 // same-type distractors in every context (so a model must read the question's entity), particles
 // attached to answers as in real text, and some contexts long enough to need doc-stride windows.
 
+import { mulberry32 } from "../util/rng.ts";
+
 /** One gold answer. */
 export interface SquadAnswer {
   /** The answer, exactly `context.slice(answer_start, answer_start + text.length)`. */
@@ -101,27 +103,6 @@ export interface KoreanQaMeta {
    * entity's name beside a question on a person's birth city.
    */
   sameType: string[];
-}
-
-/**
- * Mulberry32, a tiny seeded PRNG returning floats in [0, 1).
- *
- * @example
- * ```ts
- * import { mulberry32 } from "webgpu-bert";
- * const r = mulberry32(42);
- * console.log(r(), r()); // the same two numbers on every run
- * ```
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 class Rand {

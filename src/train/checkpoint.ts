@@ -9,7 +9,7 @@ import { openSafetensors, writeSafetensors } from "../io/safetensors.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import type { AdamW } from "../optim/adamw.ts";
 import { Tensor } from "../tensor.ts";
-import { CheckpointError } from "../models/checkpoint.ts";
+import { CheckpointError } from "../util/errors.ts";
 
 /** What a checkpoint needs of a model: its parameters by name. */
 export interface NamedParameters {

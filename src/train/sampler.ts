@@ -1,7 +1,7 @@
 // Epoch orders of the training items: a seeded shuffle, HF's length grouping, and length buckets.
 // The Trainer draws batches from these; they know nothing of any task.
 
-import { mulberry32 } from "../qa/synthetic.ts";
+import { mulberry32 } from "../util/rng.ts";
 
 /**
  * The epoch's item order: a seeded Fisher-Yates shuffle.

@@ -15,7 +15,7 @@ import { keep, scopeAsync, type Tensor } from "../tensor.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { loadOptimizerState, saveTrainingCheckpoint } from "./checkpoint.ts";
 import { appendJsonl, plotSvg, readJsonl } from "./log.ts";
-import { ProgressBar } from "./progress.ts";
+import { ProgressBar } from "../io/progress.ts";
 import { bucketedEpochOrder, epochOrder, groupedEpochOrder } from "./sampler.ts";
 
 /** The task-independent hyperparameters of a run (the CLI's run, optimizer and reliability flags). */

@@ -7,13 +7,13 @@ import { createHash } from "node:crypto";
 import { hasData, SHARED } from "../_helpers.ts";
 import {
   download,
-  DownloadError,
   downloadFile,
   KORQUAD_V1_FILES,
   parseSource,
   safeFileName,
   sha256FromEtag,
 } from "../../src/io/download.ts";
+import { DownloadError } from "../../src/util/errors.ts";
 import { encodeSafetensors, openCheckpoint } from "../../src/io/safetensors.ts";
 
 const enc = new TextEncoder();

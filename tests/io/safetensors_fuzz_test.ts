@@ -5,12 +5,9 @@
 
 import assert from "node:assert/strict";
 import { rng } from "../_helpers.ts";
-import {
-  bytesSource,
-  encodeSafetensors,
-  openSafetensorsSource,
-  SafetensorsError,
-} from "../../src/io/safetensors.ts";
+import { encodeSafetensors, openSafetensorsSource } from "../../src/io/safetensors.ts";
+import { bytesSource } from "../../src/io/files.ts";
+import { SafetensorsError } from "../../src/util/errors.ts";
 
 const CASES = 50_000;
 const NAME = "fuzz.safetensors";

@@ -5,16 +5,15 @@
 import assert from "node:assert/strict";
 import "../_helpers.ts";
 import {
-  type ByteSource,
-  bytesSource,
   encodeSafetensors,
   openCheckpoint,
   openSafetensors,
   openSafetensorsSource,
-  SafetensorsError,
   type TensorToWrite,
   writeSafetensors,
 } from "../../src/io/safetensors.ts";
+import { type ByteSource, bytesSource } from "../../src/io/files.ts";
+import { SafetensorsError } from "../../src/util/errors.ts";
 
 const dir = await Deno.makeTempDir({ prefix: "safetensors_test_" });
 globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));

@@ -3,7 +3,8 @@
 
 import assert from "node:assert/strict";
 import { parseSquad } from "../../mod.ts";
-import { DataError, parseJson } from "../../src/cli/_common.ts";
+import { DataError } from "../../src/util/errors.ts";
+import { parseJson } from "../../src/io/text_file.ts";
 import { rng } from "../_helpers.ts";
 
 const VALID = JSON.stringify({

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DataError } from "../../src/cli/_common.ts";
+import { DataError } from "../../src/util/errors.ts";
 import { loadPredictions, loadSquad, splitByArticle } from "../../src/qa/dataset.ts";
 import { shared, withoutData } from "../_data.ts";
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import "../_helpers.ts";
 import { loadQaModelDir, loadTokenizerDir } from "../../src/qa/model_dir.ts";
 import { BertTokenizer } from "../../src/text/tokenizer.ts";
-import { DataError } from "../../src/cli/_common.ts";
+import { DataError } from "../../src/util/errors.ts";
 import { openSafetensors } from "../../src/io/safetensors.ts";
 
 const ODD = new URL("../fixtures/bert_qa_odd", import.meta.url).pathname;

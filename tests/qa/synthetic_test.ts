@@ -7,9 +7,9 @@ import {
   generateKoreanQa,
   generateKoreanQaWithMeta,
   koreanQaCharset,
-  mulberry32,
   type SquadJson,
 } from "../../src/qa/synthetic.ts";
+import { mulberry32 } from "../../src/util/rng.ts";
 
 const qasOf = (s: SquadJson) =>
   s.data.flatMap((a) => a.paragraphs.flatMap((p) => p.qas.map((q) => ({ p, q }))));

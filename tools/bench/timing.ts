@@ -1,7 +1,7 @@
 // Shared timing and data helpers: every measurement is a warm-up, then the median of N runs,
 // each run ending when its GPU (or CPU) work has completed.
 
-import { mulberry32 } from "../../src/qa/synthetic.ts";
+import { mulberry32 } from "../../src/util/rng.ts";
 
 /** Median of the timed runs, in milliseconds, and the runs themselves. */
 export interface Timing {

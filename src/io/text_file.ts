@@ -1,0 +1,76 @@
+// Reading the user's text files (datasets, predictions) with errors that name the file: a
+// missing file, bad UTF-8 or bad JSON is a DataError, never a stack trace.
+
+import { DataError } from "../util/errors.ts";
+
+/**
+ * Reads a whole file as strict UTF-8, turning I/O and decoding failures into a
+ * {@linkcode DataError} that names the file.
+ *
+ * @example
+ * ```ts
+ * import { readUtf8 } from "webgpu-bert";
+ * const text = await readUtf8("deno.json");
+ * ```
+ */
+export async function readUtf8(path: string): Promise<string> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new DataError(path, "no such file");
+    if (e instanceof Deno.errors.PermissionDenied) throw new DataError(path, "permission denied");
+    if (e instanceof Deno.errors.IsADirectory) throw new DataError(path, "is a directory");
+    throw new DataError(path, `cannot read: ${e instanceof Error ? e.message : e}`);
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new DataError(path, `not valid UTF-8 (bad byte at offset ${firstBadUtf8(bytes)})`);
+  }
+}
+
+/** Byte offset of the first invalid UTF-8 sequence, found by streaming (error path only). */
+function firstBadUtf8(bytes: Uint8Array): number {
+  const step = 1 << 16;
+  let chunk = 0;
+  const dec = new TextDecoder("utf-8", { fatal: true });
+  try {
+    for (; chunk < bytes.length; chunk += step) {
+      dec.decode(bytes.subarray(chunk, chunk + step), { stream: true });
+    }
+    dec.decode();
+    return bytes.length;
+  } catch {
+    // Replay up to the failing chunk, then go byte by byte to pin the offset.
+    const d = new TextDecoder("utf-8", { fatal: true });
+    d.decode(bytes.subarray(0, chunk), { stream: true });
+    let i = chunk;
+    try {
+      for (; i < bytes.length; i++) d.decode(bytes.subarray(i, i + 1), { stream: true });
+      d.decode();
+    } catch {
+      return i;
+    }
+    return i;
+  }
+}
+
+/**
+ * Parses JSON text, turning a syntax error into a {@linkcode DataError} that names the file.
+ *
+ * @example
+ * ```ts
+ * import { parseJson } from "webgpu-bert";
+ * console.log(parseJson('{"a": 1}', "x.json")); // { a: 1 }
+ * ```
+ */
+export function parseJson(text: string, path: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    // V8 quotes a snippet of the input, which may span lines; keep the error on one line.
+    const msg = (e instanceof Error ? e.message : String(e)).replace(/\r?\n/g, "\\n");
+    throw new DataError(path, `invalid JSON: ${msg}`);
+  }
+}

@@ -1,0 +1,107 @@
+// The user-facing error classes, at the bottom of the layers so that every layer can throw them
+// and the CLIs can tell a user's mistake (exit 2) from a bug (exit 1) by class, not by name.
+
+/**
+ * Base of the errors about the user's own input (files, flags, configs, checkpoints): the CLIs
+ * print its one-line message and exit with code 2 instead of showing a stack trace.
+ *
+ * @example
+ * ```ts
+ * import { DataError, UserError } from "webgpu-bert";
+ * console.log(new DataError("dev.json", "not JSON") instanceof UserError); // true
+ * ```
+ */
+export class UserError extends Error {}
+
+/**
+ * A bad command line (unknown flag, missing or malformed value). `runCli` prints
+ * `error: <what>` and the usage line, and exits with code 2.
+ *
+ * @example
+ * ```ts
+ * import { UsageError } from "webgpu-bert";
+ * throw new UsageError("--data is required", "usage: score --data FILE");
+ * ```
+ */
+export class UsageError extends UserError {
+  /** `what` is wrong with the command line; `usage` is printed after it. */
+  constructor(what: string, readonly usage = "") {
+    super(what);
+    this.name = "UsageError";
+  }
+}
+
+/**
+ * Bad input data: a file that is missing, not UTF-8, not JSON or not in the expected layout.
+ * The message is `<file>: <what>`; `runCli` prints `error: <file>: <what>` and exits with code 2.
+ *
+ * @example
+ * ```ts
+ * import { DataError } from "webgpu-bert";
+ * const e = new DataError("dev.json", "data[0]: missing \"paragraphs\"");
+ * console.log(e.message); // dev.json: data[0]: missing "paragraphs"
+ * ```
+ */
+export class DataError extends UserError {
+  /** An error about `file`; `what` says what is wrong. */
+  constructor(readonly file: string, readonly what: string) {
+    super(`${file}: ${what}`);
+    this.name = "DataError";
+  }
+}
+
+/** A config.json that cannot be used; the message starts with the file path. */
+export class ConfigError extends UserError {
+  /** An error about the config at `path`; `what` says what is wrong. */
+  constructor(readonly path: string, what: string) {
+    super(`${path}: ${what}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** A checkpoint whose tensors do not fit the model; the message names the tensor. */
+export class CheckpointError extends UserError {
+  /** An error about the checkpoint at `path`; `what` says what is wrong. */
+  constructor(readonly path: string, what: string) {
+    super(`${path}: ${what}`);
+    this.name = "CheckpointError";
+  }
+}
+
+/** Thrown for every malformed or refused safetensors file; the message is `<path>: <what is wrong>`. */
+export class SafetensorsError extends UserError {
+  /** The file (or directory) at fault, as the caller named it. */
+  readonly path: string;
+  /** What is wrong with it. */
+  readonly fault: string;
+
+  /** Builds the `<path>: <fault>` message; `options.cause` keeps an underlying error. */
+  constructor(path: string, fault: string, options?: ErrorOptions) {
+    super(`${path}: ${fault}`, options);
+    this.path = path;
+    this.fault = fault;
+    this.name = "SafetensorsError";
+  }
+}
+
+/**
+ * Thrown for every refused or failed download; the message is `<url-or-file>: <what>`. Not a
+ * {@linkcode UserError}: a network failure exits with code 1.
+ */
+export class DownloadError extends Error {
+  /** The URL, repo id or file name at fault. */
+  readonly source: string;
+  /** What went wrong. */
+  readonly fault: string;
+  /** The HTTP status, when the server answered with an error. */
+  readonly status?: number;
+
+  /** Builds the `<source>: <fault>` message. */
+  constructor(source: string, fault: string, status?: number) {
+    super(`${source}: ${fault}`);
+    this.source = source;
+    this.fault = fault;
+    this.status = status;
+    this.name = "DownloadError";
+  }
+}

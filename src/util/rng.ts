@@ -1,0 +1,23 @@
+// The project's one seeded PRNG on the host (data order, synthetic data, test fixtures); the
+// GPU's random numbers come from the counter-based generator in src/ops/random.ts.
+
+/**
+ * Mulberry32, a tiny seeded PRNG returning floats in [0, 1).
+ *
+ * @example
+ * ```ts
+ * import { mulberry32 } from "webgpu-bert";
+ * const r = mulberry32(42);
+ * console.log(r(), r()); // the same two numbers on every run
+ * ```
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
