@@ -71,7 +71,6 @@ const NO_EXAMPLE_YET = new Set([
   "chunkElements",
   "clearTape",
   "counters",
-  "epochOrder",
   "evaluateQa",
   "expand",
   "fillInPlace",

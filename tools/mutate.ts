@@ -70,7 +70,11 @@ async function scaleGoldens(tree: string, factor: number) {
   }
 }
 
-const PARITY = ["tests/models/bert_test.ts", "tests/qa/parity_test.ts"];
+const PARITY = [
+  "tests/models/bert_qa_test.ts",
+  "tests/models/bert_test.ts",
+  "tests/qa/parity_test.ts",
+];
 
 const MUTATIONS: Mutation[] = [
   {

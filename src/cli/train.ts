@@ -4,7 +4,7 @@
 
 import { initGpu } from "../gpu/device.ts";
 import { bertConfig, PRESETS } from "../models/config.ts";
-import { BertForQuestionAnswering } from "../models/bert.ts";
+import { BertForQuestionAnswering } from "../models/bert_qa.ts";
 import { loadSquad, parseSquad, type QAExample } from "../qa/dataset.ts";
 import { defaultSplits, koreanQaCharset } from "../qa/synthetic.ts";
 import { loadQaModelDir } from "../qa/model_dir.ts";

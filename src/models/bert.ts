@@ -1,4 +1,5 @@
-// BERT (post-LN) and BertForQuestionAnswering on the tensor API; parameter names are HF's.
+// The BERT (post-LN) encoder on the tensor API; parameter names are HF's. Task models put a head
+// on it (see bert_qa.ts).
 // Sizes: B batch, S sequence, H hidden, A heads, D = H / A head size, I intermediate.
 // Layers take their model's InitCtx, drawing weights in construction order, or a seed when
 // built alone (benchmarks, tests).
@@ -10,8 +11,6 @@ import { gradEnabled } from "../autograd.ts";
 import type { BertConfig } from "./config.ts";
 import { InitCtx } from "./init.ts";
 import { positionIds, positionKind, positionPaddingIdx } from "./positions.ts";
-import { EncoderWithHead } from "./with_head.ts";
-import { QaHead } from "./heads/qa.ts";
 import { add, scale, zeros } from "../ops/elementwise.ts";
 import { matmul } from "../ops/matmul.ts";
 import { softmax } from "../ops/softmax.ts";
@@ -21,8 +20,6 @@ import { tanh } from "../ops/activations.ts";
 import { deriveSeed, dropout } from "../ops/dropout.ts";
 import { swapAxes12 } from "../ops/permute.ts";
 import { sliceLastDim } from "../ops/slice.ts";
-
-export type { QaOutput } from "./heads/qa.ts";
 
 /** Inputs of a BERT forward pass, as host arrays of B×S values. */
 export interface BertBatch {
@@ -385,47 +382,5 @@ export class BertModel extends Module {
       x = gradEnabled() ? layer.forward(input, mask) : scope(() => layer.forward(input, mask));
     }
     return x;
-  }
-}
-
-/**
- * BertForQuestionAnswering: BERT without pooler, then the {@linkcode QaHead} (`qa_outputs`
- * Linear(H, 2)). `prefix` "roberta" gives HF's RoBERTa-family QA models, whose encoder
- * differs only in its parameter names and (from the config) its position ids.
- *
- * @example
- * ```ts
- * import { BertForQuestionAnswering, bertConfig, initGpu } from "webgpu-bert";
- * await initGpu();
- * const cfg = bertConfig({ vocab_size: 50, hidden_size: 8, num_hidden_layers: 1,
- *   num_attention_heads: 2, intermediate_size: 16, max_position_embeddings: 16 });
- * const qa = new BertForQuestionAnswering(cfg, { seed: 0 });
- * const out = qa.forward({ batch: 1, seq: 3, inputIds: new Int32Array([2, 7, 3]) });
- * console.log(out.startLogits.shape); // [1, 3]
- * ```
- */
-export class BertForQuestionAnswering extends EncoderWithHead<QaHead> {
-  /** A randomly initialized model; `seed` fixes weights and dropout masks. */
-  constructor(
-    config: BertConfig,
-    opts: { seed?: number; prefix?: string; architecture?: string } = {},
-  ) {
-    const seed = opts.seed ?? 0;
-    const init = new InitCtx(seed, config.initializer_range);
-    // Argument order is construction order: the head's init continues the encoder's.
-    super(config, new BertModel(config, { seed, pooler: false, init }), new QaHead(config, init), {
-      prefix: opts.prefix ?? "bert",
-      architecture: opts.architecture ?? "BertForQuestionAnswering",
-    });
-  }
-
-  /** The encoder, without pooler (named `bert.*`, or `<prefix>.*`). */
-  get bert(): BertModel {
-    return this.encoder;
-  }
-
-  /** Linear(H, 2): start and end logits per token. */
-  get qa_outputs(): Linear {
-    return this.head.qa_outputs;
   }
 }

@@ -5,7 +5,7 @@ import { type Files, hostFiles } from "../io/files.ts";
 import type { Module } from "../nn/module.ts";
 import { sync } from "../gpu/kernel.ts";
 import { type BertConfig, readBertConfig } from "./config.ts";
-import { BertForQuestionAnswering } from "./bert.ts";
+import { BertForQuestionAnswering } from "./bert_qa.ts";
 import { modelFor, type TaskModel } from "./registry.ts";
 import { EncoderWithHead } from "./with_head.ts";
 import { CheckpointError } from "../util/errors.ts";

@@ -2,7 +2,15 @@
 
 import { type BertConfig, MODEL_TYPES, type PositionKind } from "./config.ts";
 
-/** How `config` numbers positions: "absolute" (BERT) or "padding-offset" (RoBERTa family). */
+/**
+ * How `config` numbers positions: "absolute" (BERT) or "padding-offset" (RoBERTa family).
+ *
+ * @example
+ * ```ts
+ * import { bertConfig, positionKind } from "webgpu-bert";
+ * console.log(positionKind(bertConfig({ model_type: "roberta" }))); // padding-offset
+ * ```
+ */
 export function positionKind(config: BertConfig): PositionKind {
   return MODEL_TYPES[config.model_type ?? "bert"]?.positions ?? "absolute";
 }
@@ -11,6 +19,12 @@ export function positionKind(config: BertConfig): PositionKind {
  * The row of the position table that padding tokens use and that gets no gradient:
  * `pad_token_id` for the RoBERTa family (HF builds its position embedding with
  * `padding_idx`), else -1 (none).
+ *
+ * @example
+ * ```ts
+ * import { bertConfig, positionPaddingIdx } from "webgpu-bert";
+ * console.log(positionPaddingIdx(bertConfig({})), positionPaddingIdx(bertConfig({ model_type: "roberta" }))); // -1 1
+ * ```
  */
 export function positionPaddingIdx(config: BertConfig): number {
   return positionKind(config) === "padding-offset" ? config.pad_token_id : -1;

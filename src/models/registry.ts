@@ -3,7 +3,7 @@
 
 import type { BertConfig } from "./config.ts";
 import { ConfigError } from "../util/errors.ts";
-import { BertForQuestionAnswering } from "./bert.ts";
+import { BertForQuestionAnswering } from "./bert_qa.ts";
 import type { BertBatch } from "./bert.ts";
 import type { EncoderWithHead, Head } from "./with_head.ts";
 
@@ -45,7 +45,15 @@ export function registerArchitecture(name: string, arch: Architecture): void {
   ARCHITECTURES.set(name, arch);
 }
 
-/** The registered HF class names, sorted. */
+/**
+ * The registered HF class names, sorted.
+ *
+ * @example
+ * ```ts
+ * import { knownArchitectures } from "webgpu-bert";
+ * console.log(knownArchitectures().includes("BertForQuestionAnswering")); // true
+ * ```
+ */
 export function knownArchitectures(): string[] {
   return [...ARCHITECTURES.keys()].sort();
 }
@@ -78,6 +86,13 @@ registerArchitecture("CamembertForQuestionAnswering", {
  * `AutoModelForQuestionAnswering` does, so a base checkpoint saved as `BertForMaskedLM`
  * gets a QA head); else the config's first `architectures` entry. Unknown names are a
  * {@linkcode ConfigError} listing the known ones; `path` names the config in it.
+ *
+ * @example
+ * ```ts
+ * import { bertConfig, resolveArchitecture } from "webgpu-bert";
+ * const c = bertConfig({ model_type: "roberta", architectures: ["RobertaForMaskedLM"] });
+ * console.log(resolveArchitecture(c, { task: "question-answering" }).name);
+ * ```
  */
 export function resolveArchitecture(
   config: BertConfig,

@@ -2,7 +2,8 @@
 
 import { noGrad } from "../autograd.ts";
 import { scopeAsync } from "../tensor.ts";
-import type { BertBatch, BertForQuestionAnswering } from "../models/bert.ts";
+import type { BertBatch } from "../models/bert.ts";
+import type { BertForQuestionAnswering } from "../models/bert_qa.ts";
 import type { BertTokenizer } from "../text/tokenizer.ts";
 import type { QAExample } from "./dataset.ts";
 import { prepareEvalFeatures, prepareTrainFeatures, type QaFeature } from "./features.ts";

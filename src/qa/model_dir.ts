@@ -1,7 +1,7 @@
 // A HF model directory as the QA CLIs use it: config, weights and tokenizer together.
 
 import { loadBertForQa } from "../models/checkpoint.ts";
-import type { BertForQuestionAnswering } from "../models/bert.ts";
+import type { BertForQuestionAnswering } from "../models/bert_qa.ts";
 import { BertTokenizer } from "../text/tokenizer.ts";
 import { DataError } from "../util/errors.ts";
 

@@ -1,7 +1,7 @@
 // Extractive QA as a task of the Trainer: HF run_qa.py's training windows, its batches and loss,
 // and evaluation by n-best postprocessing and the official metric, best checkpoint by EM.
 
-import type { BertForQuestionAnswering } from "../models/bert.ts";
+import type { BertForQuestionAnswering } from "../models/bert_qa.ts";
 import { saveModel } from "../models/checkpoint.ts";
 import type { BertTokenizer } from "../text/tokenizer.ts";
 import {
@@ -78,6 +78,16 @@ export async function saveQaModel(
 /**
  * A QA model as the {@linkcode Trainer} drives it: dropout masks drawn from the run's seed and
  * the step, so a resumed run draws the same ones.
+ *
+ * @example
+ * ```ts
+ * import { bertConfig, BertForQuestionAnswering, initGpu, qaTrainable } from "webgpu-bert";
+ * await initGpu();
+ * const qa = new BertForQuestionAnswering(bertConfig({ vocab_size: 30, hidden_size: 8,
+ *   num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 16 }));
+ * qaTrainable(qa).setDropoutStep?.(42, 7);
+ * console.log(qa.bert.drop.step); // 7
+ * ```
  */
 export function qaTrainable(qa: BertForQuestionAnswering): TrainableModel {
   return {
@@ -94,14 +104,40 @@ export function qaTrainable(qa: BertForQuestionAnswering): TrainableModel {
  * Extractive QA for the {@linkcode Trainer}: training windows labelled as run_qa.py labels
  * them, batches trimmed to their longest window, the mean start/end cross-entropy, and
  * evaluation by EM/F1 (the best checkpoint by EM, ties to the lower eval loss).
+ *
+ * @example
+ * ```ts
+ * import { bertConfig, BertForQuestionAnswering, BertTokenizer, defaultSplits, initGpu, parseSquad,
+ *   QaTask, Trainer } from "webgpu-bert";
+ * await initGpu();
+ * const sp = defaultSplits(1, { trainQuestions: 8, evalQuestions: 2 });
+ * const train = parseSquad(sp.train, "train", { mode: "eval" }).examples;
+ * const evalSet = parseSquad(sp.eval, "eval", { mode: "eval" }).examples;
+ * const tok = BertTokenizer.fromVocabArray(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"],
+ *   { lowercase: false });
+ * const qa = new BertForQuestionAnswering(bertConfig({ vocab_size: 5, hidden_size: 8,
+ *   num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 16 }));
+ * const o = { maxSeqLength: 64, docStride: 16, nBest: 5, maxAnswerLength: 30, batchSize: 4,
+ *   metric: "korquad" as const };
+ * const task = await QaTask.create(qa, tok, train, evalSet, o);
+ * const trainer = new Trainer(task, { ...o, out: await Deno.makeTempDir(), epochs: 1,
+ *   maxSteps: 2, gradAccum: 1, evalEvery: 2, seed: 0, lr: 1e-3, warmupRatio: 0,
+ *   weightDecay: 0, logEvery: 1, quiet: true });
+ * const { final } = await trainer.fit();
+ * console.log(final.metrics); // { exact_match, f1 }
+ * trainer.dispose();
+ * ```
  */
 export class QaTask implements TrainTask<QaBatch, QaEvaluation> {
   /** Shown in logs and the plot. */
-  readonly title = "QA";
+  readonly title: string = "QA";
   /** The best checkpoint is the one with the highest exact match. */
-  readonly best = { metric: "exact_match", greaterIsBetter: true };
+  readonly best: { metric: string; greaterIsBetter: boolean } = {
+    metric: "exact_match",
+    greaterIsBetter: true,
+  };
   /** HF layout files linked at the run dir's root. */
-  readonly rootFiles = ROOT_FILES;
+  readonly rootFiles: readonly string[] = ROOT_FILES;
   /** The model as the Trainer drives it. */
   readonly model: TrainableModel;
 

@@ -447,6 +447,7 @@ export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> 
         (value === best.value && r.loss < best.loss);
       if (better) {
         best = { value, loss: r.loss };
+        await Deno.mkdir(`${o.out}/best`, { recursive: true });
         await task.save(`${o.out}/best`);
         await task.writeArtifacts?.(`${o.out}/best`, r);
       }

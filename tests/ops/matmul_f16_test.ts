@@ -12,7 +12,7 @@ import {
   setMatmulPrecision,
 } from "../../src/ops/matmul.ts";
 import { sum } from "../../src/ops/reduce.ts";
-import { BertForQuestionAnswering } from "../../src/models/bert.ts";
+import { BertForQuestionAnswering } from "../../src/models/bert_qa.ts";
 import { bertConfig, PRESETS } from "../../src/models/config.ts";
 import { scopeAsync, Tensor } from "../../src/tensor.ts";
 import { assertClose, HAS_F16, randn, withoutF16 } from "../_helpers.ts";

@@ -22,7 +22,6 @@ import "../_helpers.ts";
 
 const sp = defaultSplits(4, { trainQuestions: 48, evalQuestions: 4 });
 const train = parseSquad(sp.train, "train", { mode: "eval" }).examples;
-const evalSet = parseSquad(sp.eval, "eval", { mode: "eval" }).examples;
 const texts = [...train.flatMap((e) => [e.context, e.question]), koreanQaCharset()];
 const tok = BertTokenizer.fromVocabArray(buildWordPieceVocab(texts), { lowercase: false });
 

@@ -17,11 +17,11 @@ import { Trainer } from "../../src/train/trainer.ts";
 import {
   attentionPolicy,
   type BertBatch,
-  BertForQuestionAnswering,
   BertLayer,
   BertSelfAttention,
   DropoutCtx,
 } from "../../src/models/bert.ts";
+import { BertForQuestionAnswering } from "../../src/models/bert_qa.ts";
 import { type BertConfig, bertConfig } from "../../src/models/config.ts";
 import { scope, Tensor } from "../../src/tensor.ts";
 import { LAYER, type MatmulShape, type ModelSize, VOCAB } from "./spec.ts";

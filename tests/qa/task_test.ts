@@ -1,32 +1,25 @@
+// QaTask through the Trainer: a short run learns, evaluates, checkpoints; f16 runs scale the
+// loss, skip overflowing steps and resume to the same bytes.
+
 import assert from "node:assert/strict";
 import {
   bertConfig,
   BertForQuestionAnswering,
   BertTokenizer,
-  bucketedEpochOrder,
   buildWordPieceVocab,
   defaultSplits,
-  epochOrder,
-  groupedEpochOrder,
   koreanQaCharset,
-  mulberry32,
   parseSquad,
   readJsonl,
   readTrainerPointer,
   trainQa,
 } from "../../mod.ts";
-import "../_helpers.ts";
-import { gpu } from "../../src/gpu/device.ts";
+import { withoutF16 } from "../_helpers.ts";
 import { matmulPrecision } from "../../src/ops/matmul.ts";
 import type { LossScalerState } from "../../src/optim/loss_scale.ts";
 import { loadQaModelDir } from "../../src/qa/model_dir.ts";
 import type { TrainOptions } from "../../src/qa/task.ts";
 import { NonFiniteError, TrainingInterrupted } from "../../src/train/trainer.ts";
-
-const HAS_F16 = gpu().info.features.includes("shader-f16");
-if (!HAS_F16) {
-  console.warn(`skipped: the f16 training tests need shader-f16, which ${gpu().info.name} lacks`);
-}
 
 /** Generated data, a vocabulary built from it and a 1-layer BERT for it. */
 function tinySetup(dataSeed: number, trainQ: number, evalQ: number, modelSeed: number) {
@@ -71,55 +64,6 @@ function f16Options(out: string, more: Partial<TrainOptions>): TrainOptions {
   };
 }
 
-Deno.test("groupedEpochOrder: a permutation in length-sorted megabatches, longest first", () => {
-  const r = mulberry32(9);
-  const lengths = Array.from({ length: 1000 }, () => 1 + Math.floor(r() * 128));
-  const o = groupedEpochOrder(lengths, 4, 3, 0);
-  assert.deepEqual([...o].sort((a, b) => a - b), [...Array(1000).keys()]);
-  assert.equal(lengths[o[0]], Math.max(...lengths));
-  for (let m = 0; m < 1000; m += 200) {
-    const g = [...o.subarray(m, m + 200)].map((i) => lengths[i]);
-    assert.deepEqual(g, [...g].sort((a, b) => b - a), `megabatch at ${m}`);
-  }
-  assert.deepEqual(groupedEpochOrder(lengths, 4, 3, 0), o);
-  assert.notDeepEqual(groupedEpochOrder(lengths, 4, 3, 1), o);
-});
-
-Deno.test("bucketedEpochOrder: whole batches from one length bucket each, in mixed order", () => {
-  const r = mulberry32(5);
-  const n = 1003, bs = 8, buckets = 4;
-  const lengths = Array.from({ length: n }, () => 1 + Math.floor(r() * 96));
-  const o = bucketedEpochOrder(lengths, bs, buckets, 3, 0);
-  assert.deepEqual([...o].sort((a, b) => a - b), [...Array(n).keys()]);
-  // Bucket b holds the ranks [b * size, (b + 1) * size) by length, whole batches each.
-  const size = bs * Math.ceil(n / buckets / bs);
-  const sorted = [...lengths].sort((a, b) => a - b);
-  const range = (b: number) => [sorted[b * size], sorted[Math.min(n, (b + 1) * size) - 1]];
-  const order: number[] = [];
-  let spread = 0;
-  for (let i = 0; i < n; i += bs) {
-    const ls = [...o.subarray(i, i + bs)].map((f) => lengths[f]);
-    const lo = Math.min(...ls), hi = Math.max(...ls);
-    const b = [...Array(buckets).keys()].find((b) => range(b)[0] <= lo && hi <= range(b)[1]);
-    assert.ok(b !== undefined, `batch at ${i} (${lo}..${hi}) spans buckets`);
-    order.push(b);
-    spread += hi - lo;
-  }
-  // Batches pad little (a random batch of 8 spans ~75) and the buckets interleave.
-  assert.ok(spread / order.length < 30, `mean spread ${spread / order.length}`);
-  assert.ok(new Set(order.slice(0, 8)).size > 1, "the first batches all come from one bucket");
-  assert.deepEqual(bucketedEpochOrder(lengths, bs, buckets, 3, 0), o);
-  assert.notDeepEqual(bucketedEpochOrder(lengths, bs, buckets, 3, 1), o);
-});
-
-Deno.test("epochOrder is a seeded permutation, different per epoch", () => {
-  const a = epochOrder(50, 1, 0);
-  assert.deepEqual([...a].sort((x, y) => x - y), Array.from({ length: 50 }, (_, i) => i));
-  assert.deepEqual(epochOrder(50, 1, 0), a);
-  assert.notDeepEqual(epochOrder(50, 1, 1), a);
-  assert.notDeepEqual(epochOrder(50, 2, 0), a);
-});
-
 Deno.test("trainQa lowers the loss, evaluates, checkpoints and keeps the best", async () => {
   const { train, evalSet, tok, model } = tinySetup(3, 24, 6, 1);
   const out = await Deno.makeTempDir();
@@ -160,7 +104,7 @@ Deno.test("trainQa lowers the loss, evaluates, checkpoints and keeps the best", 
 
 Deno.test({
   name: "f16 trainQa: skips overflowing steps, logs loss_scale, and resumes to the same bytes",
-  ignore: !HAS_F16,
+  ignore: withoutF16("the f16 training tests"),
   fn: async () => {
     const { train, evalSet, tok, config, model: straight } = tinySetup(4, 12, 4, 2);
     const options = (out: string) =>
@@ -219,7 +163,7 @@ Deno.test({
 
 Deno.test({
   name: "f16 trainQa: a NaN loss still stops the run, naming the step (overflows do not)",
-  ignore: !HAS_F16,
+  ignore: withoutF16("the f16 training tests"),
   fn: async () => {
     const { train, evalSet, tok, model } = tinySetup(4, 8, 2, 2);
     const out = await Deno.makeTempDir();
