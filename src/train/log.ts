@@ -90,8 +90,12 @@ export function plotSvg(
   const maxStep = Math.max(1, ...records.map((r) => r.step));
   const num = (r: MetricRecord, k: string) =>
     typeof r[k] === "number" && isFinite(r[k] as number) ? r[k] as number : null;
-  const series = (k: string) =>
-    records.flatMap((r) => num(r, k) === null ? [] : [[r.step, num(r, k)!] as [number, number]]);
+  // One point per step: an evaluation's record repeats the step's training loss.
+  const series = (k: string): [number, number][] => {
+    const byStep = new Map<number, number>();
+    for (const r of records) if (num(r, k) !== null) byStep.set(r.step, num(r, k)!);
+    return [...byStep];
+  };
   const x = (s: number) => left + (s / maxStep) * (W - left - pad);
   const panel = (
     top: number,
