@@ -10,7 +10,7 @@ import { writeFileAtomic } from "./atomic.ts";
  * @example
  * ```ts
  * import { fileSource, openSafetensorsSource } from "webgpu-bert";
- * const file = await Deno.open("model.safetensors");
+ * const file = await Deno.open("tests/fixtures/bert_qa_batch/model.safetensors");
  * const r = await openSafetensorsSource(fileSource(file, (await file.stat()).size), "model");
  * console.log([...r.tensors.keys()]);
  * r.close();

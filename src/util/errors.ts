@@ -20,7 +20,8 @@ export class UserError extends Error {}
  * @example
  * ```ts
  * import { UsageError } from "webgpu-bert";
- * throw new UsageError("--data is required", "usage: score --data FILE");
+ * const e = new UsageError("--data is required", "usage: score --data FILE");
+ * console.log(e.message, e.usage); // --data is required usage: score --data FILE
  * ```
  */
 export class UsageError extends UserError {
