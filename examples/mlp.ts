@@ -6,6 +6,7 @@ import {
   crossEntropy,
   initGpu,
   Linear,
+  lossOnlyTask,
   Module,
   noGrad,
   relu,
@@ -54,33 +55,27 @@ const x = Tensor.fromArray(data.x, [600, 2]);
 const y = Tensor.fromArray(data.y, [600]);
 
 // The framework's one Trainer (AdamW, clipping at 1.0), a constant LR, one full batch a step.
-const trainer = new Trainer({
-  title: "spirals",
-  model: mlp,
-  size: 600,
-  summary: "600 points",
-  batch: () => null,
-  tokens: () => 600,
-  loss: () => crossEntropy(mlp.forward(x), y),
-  evaluate: () => Promise.reject(new Error("evaluated below")),
-  best: { metric: "eval_loss", greaterIsBetter: false },
-  describe: () => "",
-  save: () => Promise.resolve(),
-  rootFiles: [],
-}, {
-  out: "",
-  epochs: steps,
-  batchSize: 600,
-  gradAccum: 1,
-  evalEvery: steps,
-  seed,
-  lr: 0.01,
-  lrSchedule: "constant",
-  warmupRatio: 0,
-  weightDecay: 0,
-  logEvery: 50,
-  quiet: true,
-});
+const trainer = new Trainer(
+  lossOnlyTask({
+    model: mlp,
+    size: 600,
+    loss: () => crossEntropy(mlp.forward(x), y),
+  }),
+  {
+    out: "",
+    epochs: steps,
+    batchSize: 600,
+    gradAccum: 1,
+    evalEvery: steps,
+    seed,
+    lr: 0.01,
+    lrSchedule: "constant",
+    warmupRatio: 0,
+    weightDecay: 0,
+    logEvery: 50,
+    quiet: true,
+  },
+);
 
 let first = NaN;
 let last = NaN;

@@ -144,6 +144,46 @@ export interface TrainTask<Batch, Evaluation extends TaskEvaluation = TaskEvalua
   writeArtifacts?(dir: string, e: Evaluation): Promise<void>;
 }
 
+/**
+ * A task of only a model, its items and a loss, for driving {@linkcode Trainer.step} with
+ * batches of your own (a fixed order, a benchmark, an example): it has no evaluation, and
+ * saves nothing, so {@linkcode Trainer.fit} refuses it at the first evaluation.
+ *
+ * @example
+ * ```ts
+ * import { crossEntropy, initGpu, Linear, lossOnlyTask, Tensor, Trainer } from "webgpu-bert";
+ * await initGpu();
+ * const fc = new Linear(2, 2, { seed: 0 });
+ * const x = Tensor.fromArray([0, 1, 1, 0], [2, 2]);
+ * const y = Tensor.fromArray(new Int32Array([1, 0]), [2]);
+ * const task = lossOnlyTask({ model: fc, size: 2, loss: () => crossEntropy(fc.forward(x), y) });
+ * const t = new Trainer(task, { out: "", epochs: 1, maxSteps: 3, batchSize: 2, gradAccum: 1,
+ *   evalEvery: 3, seed: 0, lr: 0.1, warmupRatio: 0, weightDecay: 0, logEvery: 1 });
+ * console.log(await t.step(1, () => null, true)); // the first step's loss
+ * t.dispose();
+ * ```
+ */
+export function lossOnlyTask<Batch>(part: {
+  model: TrainableModel;
+  size: number;
+  loss: (batch: Batch) => Tensor;
+  batch?: (indices: Int32Array) => Batch;
+  tokens?: (batch: Batch) => number;
+}): TrainTask<Batch> {
+  return {
+    title: "training",
+    summary: `${part.size} items`,
+    batch: (idx) => part.batch ? part.batch(idx) : idx as Batch,
+    tokens: part.tokens ?? (() => 0),
+    evaluate: () => Promise.reject(new Error("this task has no evaluation: drive Trainer.step")),
+    best: { metric: "eval_loss", greaterIsBetter: false },
+    describe: () => "",
+    save: () => Promise.resolve(),
+    rootFiles: [],
+    ...part,
+  };
+}
+
 /** Where a resumed run picks up: the trainer state saved with its last checkpoint. */
 export interface ResumeState {
   /** Last completed optimizer step. */
@@ -220,20 +260,17 @@ function bestOf(b: ResumeState["best"] | undefined): BestScore | null {
  *
  * @example
  * ```ts
- * import { crossEntropy, initGpu, Linear, Tensor, Trainer } from "webgpu-bert";
+ * import { crossEntropy, initGpu, Linear, lossOnlyTask, Tensor, Trainer } from "webgpu-bert";
  * await initGpu();
  * const fc = new Linear(2, 2, { seed: 0 });
  * const x = Tensor.fromArray([0, 1, 1, 0], [2, 2]);
  * const y = Tensor.fromArray(new Int32Array([1, 0]), [2]);
- * const t = new Trainer({
- *   title: "toy", model: fc, size: 2, summary: "2 points",
- *   batch: () => null, tokens: () => 2, loss: () => crossEntropy(fc.forward(x), y),
- *   evaluate: () => Promise.resolve({ metrics: {}, loss: 0, seconds: 0 }),
- *   best: { metric: "eval_loss", greaterIsBetter: false }, describe: () => "",
- *   save: () => Promise.resolve(), rootFiles: [],
- * }, { out: "", epochs: 1, maxSteps: 5, batchSize: 2, gradAccum: 1, evalEvery: 5, seed: 0,
- *   lr: 0.1, warmupRatio: 0, weightDecay: 0, logEvery: 1, quiet: true });
- * console.log(await t.step(1, () => null, true)); // the first step's loss
+ * const t = new Trainer(
+ *   lossOnlyTask({ model: fc, size: 2, loss: () => crossEntropy(fc.forward(x), y) }),
+ *   { out: "", epochs: 1, maxSteps: 5, batchSize: 2, gradAccum: 1, evalEvery: 5, seed: 0,
+ *     lr: 0.1, warmupRatio: 0, weightDecay: 0, logEvery: 1, quiet: true },
+ * );
+ * for (let step = 1; step <= 5; step++) console.log(await t.step(step, () => null, true));
  * t.dispose();
  * ```
  */

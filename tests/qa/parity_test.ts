@@ -12,7 +12,7 @@ import { openSafetensors } from "../../src/io/safetensors.ts";
 import { loadBertForQa } from "../../src/models/checkpoint.ts";
 import { batchOf, type QaBatch } from "../../src/qa/evaluate.ts";
 import type { QaFeature } from "../../src/qa/features.ts";
-import { Trainer } from "../../src/train/trainer.ts";
+import { lossOnlyTask, Trainer } from "../../src/train/trainer.ts";
 
 const DIR = new URL("../fixtures/parity", import.meta.url).pathname;
 
@@ -70,37 +70,31 @@ async function ourCurve(steps: number, logAt: Set<number>): Promise<Map<number, 
   const t = golden.train;
   const { model } = await loadBertForQa(DIR, { quiet: true });
   const batches = await loadBatches();
-  const trainer = new Trainer<QaBatch>({
-    title: "parity",
-    model,
-    size: batches.length,
-    summary: `${batches.length} fixed batches`,
-    batch: (idx) => batches[idx[0]],
-    tokens: (b) => b.batch * b.seq,
-    loss: (b) => model.forward(b).loss!,
-    evaluate: () => Promise.reject(new Error("not evaluated")),
-    best: { metric: "eval_loss", greaterIsBetter: false },
-    describe: () => "",
-    save: () => Promise.resolve(),
-    rootFiles: [],
-  }, {
-    out: "",
-    epochs: 1,
-    maxSteps: t.steps,
-    batchSize: 1,
-    gradAccum: 1,
-    evalEvery: t.steps,
-    seed: 0,
-    lr: t.lr,
-    warmupRatio: 0,
-    warmupSteps: t.warmup,
-    weightDecay: t.weight_decay,
-    adamBetas: t.betas,
-    adamEps: t.eps,
-    maxGradNorm: t.max_grad_norm,
-    logEvery: 1,
-    quiet: true,
-  });
+  const trainer = new Trainer(
+    lossOnlyTask<QaBatch>({
+      model,
+      size: batches.length,
+      loss: (b) => model.forward(b).loss!,
+    }),
+    {
+      out: "",
+      epochs: 1,
+      maxSteps: t.steps,
+      batchSize: 1,
+      gradAccum: 1,
+      evalEvery: t.steps,
+      seed: 0,
+      lr: t.lr,
+      warmupRatio: 0,
+      warmupSteps: t.warmup,
+      weightDecay: t.weight_decay,
+      adamBetas: t.betas,
+      adamEps: t.eps,
+      maxGradNorm: t.max_grad_norm,
+      logEvery: 1,
+      quiet: true,
+    },
+  );
   const losses = new Map<number, number>();
   model.train(true); // as Trainer.fit; the config's dropout is 0
   for (let step = 1; step <= steps; step++) {

@@ -12,6 +12,7 @@ import {
   buildWordPieceVocab,
   defaultSplits,
   koreanQaCharset,
+  lossOnlyTask,
   parseSquad,
   prepareTrainFeatures,
   type QaBatch,
@@ -58,37 +59,31 @@ async function run(accum: number) {
     { seed: 3 },
   );
   const per = 8 / accum;
-  const trainer = new Trainer<QaBatch>({
-    title: "accumulation",
-    model: qaTrainable(model),
-    size: features.length,
-    summary: "",
-    batch: fullBatch,
-    tokens: (b) => b.batch * b.seq,
-    loss: (b) => model.forward(b).loss!,
-    evaluate: () => Promise.reject(new Error("not evaluated")),
-    best: { metric: "eval_loss", greaterIsBetter: false },
-    describe: () => "",
-    save: () => Promise.resolve(),
-    rootFiles: [],
-  }, {
-    out: "",
-    epochs: 1,
-    maxSteps: 3,
-    batchSize: per,
-    gradAccum: accum,
-    evalEvery: 100,
-    seed: 5,
-    lr: 1e-3,
-    warmupRatio: 0,
-    weightDecay: 0.01,
-    // With eps this large, AdamW's update is about lr·g: the weights then compare the
-    // accumulated gradients, where the usual 1e-8 turns rounding noise in near-zero gradients
-    // into full ±lr steps.
-    adamEps: 1,
-    logEvery: 1,
-    quiet: true,
-  });
+  const trainer = new Trainer(
+    lossOnlyTask<QaBatch>({
+      model: qaTrainable(model),
+      size: features.length,
+      loss: (b) => model.forward(b).loss!,
+    }),
+    {
+      out: "",
+      epochs: 1,
+      maxSteps: 3,
+      batchSize: per,
+      gradAccum: accum,
+      evalEvery: 100,
+      seed: 5,
+      lr: 1e-3,
+      warmupRatio: 0,
+      weightDecay: 0.01,
+      // With eps this large, AdamW's update is about lr·g: the weights then compare the
+      // accumulated gradients, where the usual 1e-8 turns rounding noise in near-zero gradients
+      // into full ±lr steps.
+      adamEps: 1,
+      logEvery: 1,
+      quiet: true,
+    },
+  );
   const losses: number[] = [];
   for (let step = 1; step <= 3; step++) {
     let m = 0;

@@ -13,7 +13,7 @@ import {
 import { mul, zeros } from "../../src/ops/elementwise.ts";
 import { sum } from "../../src/ops/reduce.ts";
 import { qaTrainable } from "../../src/qa/task.ts";
-import { Trainer } from "../../src/train/trainer.ts";
+import { lossOnlyTask, Trainer } from "../../src/train/trainer.ts";
 import {
   attentionPolicy,
   type BertBatch,
@@ -145,33 +145,28 @@ function trainerFor(
   model: BertForQuestionAnswering,
   batch: ReturnType<typeof randomBatch>,
 ): Trainer<typeof batch> {
-  return new Trainer({
-    title: "bench",
-    model: qaTrainable(model),
-    size: 1,
-    summary: "one fixed batch",
-    batch: () => batch,
-    tokens: (b) => b.batch * b.seq,
-    loss: (b) => model.forward(b).loss!,
-    evaluate: () => Promise.reject(new Error("the bench does not evaluate")),
-    best: { metric: "eval_loss", greaterIsBetter: false },
-    describe: () => "",
-    save: () => Promise.resolve(),
-    rootFiles: [],
-  }, {
-    out: "",
-    epochs: 1,
-    maxSteps: 1e9,
-    batchSize: batch.batch,
-    gradAccum: 1,
-    evalEvery: 1e9,
-    seed: 0,
-    lr: 3e-5,
-    warmupRatio: 0,
-    weightDecay: 0.01,
-    logEvery: 1e9,
-    quiet: true,
-  });
+  return new Trainer(
+    lossOnlyTask({
+      model: qaTrainable(model),
+      size: 1,
+      batch: () => batch,
+      loss: (b) => model.forward(b).loss!,
+    }),
+    {
+      out: "",
+      epochs: 1,
+      maxSteps: 1e9,
+      batchSize: batch.batch,
+      gradAccum: 1,
+      evalEvery: 1e9,
+      seed: 0,
+      lr: 3e-5,
+      warmupRatio: 0,
+      weightDecay: 0.01,
+      logEvery: 1e9,
+      quiet: true,
+    },
+  );
 }
 
 /** One full step of the real Trainer (forward, backward, clip, AdamW); returns when the GPU is done. */
