@@ -89,7 +89,13 @@ export * from "./src/qa/task.ts";
 export * from "./src/qa/model_dir.ts";
 export * from "./src/qa/synthetic.ts";
 
+// Text classification.
+export * from "./src/classify/dataset.ts";
+export * from "./src/classify/metrics.ts";
+export * from "./src/classify/task.ts";
+
 // Text.
 export * from "./src/text/tokenizer.ts";
 export * from "./src/text/vocab_builder.ts";
+export * from "./src/text/tokenizer_dir.ts";
 export * from "./src/io/download.ts";

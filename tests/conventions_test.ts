@@ -78,7 +78,6 @@ const NO_EXAMPLE_YET = new Set([
   "gradEnabled",
   "keep",
   "loadOptimizerState",
-  "loadTokenizerDir",
   "loadWeights",
   "matmulPrecision",
   "mean",

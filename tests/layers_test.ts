@@ -20,7 +20,7 @@ const LAYERS: string[][] = [
   ["nn"],
   ["models", "optim"],
   ["text", "train"],
-  ["qa"],
+  ["qa", "classify"], // tasks, independent of each other
   ["cli"],
 ];
 

@@ -66,7 +66,7 @@ export function windowFlags(
 }
 
 /** The tasks that train, eval and predict know, by their `--task` names. */
-export const TASK_NAMES = ["qa"] as const;
+export const TASK_NAMES = ["qa", "classify"] as const;
 
 /** A `--task` name. */
 export type TaskName = typeof TASK_NAMES[number];
@@ -76,6 +76,30 @@ export function taskFlag(v: string | undefined, usage: string): TaskName {
   if (v === undefined) return "qa";
   if ((TASK_NAMES as readonly string[]).includes(v)) return v as TaskName;
   throw new UsageError(`unknown --task "${v}"; known tasks: ${TASK_NAMES.join(", ")}`, usage);
+}
+
+/** Flags that only one task takes. */
+const TASK_ONLY: Record<string, TaskName> = {
+  "doc-stride": "qa",
+  "n-best": "qa",
+  "max-answer-length": "qa",
+  metric: "qa",
+  question: "qa",
+  context: "qa",
+  text: "classify",
+};
+
+/** A flag of another task is a usage error naming the task it belongs to. */
+export function checkTaskFlags(
+  f: Record<string, unknown>,
+  task: TaskName,
+  usage: string,
+): void {
+  for (const [flag, owner] of Object.entries(TASK_ONLY)) {
+    if (f[flag] !== undefined && owner !== task) {
+      throw new UsageError(`--${flag} is a ${owner} flag; --task ${task} does not take it`, usage);
+    }
+  }
 }
 
 /** `--task`, shared by train, eval and predict. */
@@ -102,6 +126,7 @@ export const OPTIMIZER_FLAGS = {
   "weight-decay": { type: "string" },
   "length-buckets": { type: "string" },
   "group-by-length": { type: "boolean" },
+  "head-lr": { type: "string" },
 } as const;
 
 /** The reliability group: resume, extra checkpoints, and the test aids. */
@@ -167,6 +192,7 @@ export function trainerFlags(f: Flags, usage: string, d: RecipeDefaults) {
       numFlag(s("adam-beta1"), "adam-beta1", usage, 0, 0.999999) ?? 0.9,
       numFlag(s("adam-beta2"), "adam-beta2", usage, 0, 0.999999) ?? d.beta2,
     ] as [number, number],
+    headLr: numFlag(s("head-lr"), "head-lr", usage, 0, 10),
     logEvery: 10,
     precision: precisionFlag(s("precision"), usage) ?? "f32",
   };

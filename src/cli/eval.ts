@@ -8,6 +8,7 @@ import { writeFileAtomic } from "../io/atomic.ts";
 import { ProgressBar } from "../io/progress.ts";
 import { parseFlags, runCli, UsageError } from "./_common.ts";
 import {
+  checkTaskFlags,
   intFlag,
   metricFlag,
   PRECISION_FLAGS,
@@ -18,8 +19,10 @@ import {
   windowFlags,
 } from "./_flags.ts";
 import { resolvePrecision, setMatmulPrecision } from "../ops/matmul.ts";
+import { evalClassify } from "./_classify.ts";
 
-const USAGE = "usage: deno task eval --model DIR --data FILE [--out predictions.json] " +
+const USAGE = "usage: deno task eval [--task qa|classify] --model DIR --data FILE " +
+  "[--out predictions.json] " +
   "[--metric korquad|squad] [--batch-size N]";
 
 const HELP = `${USAGE}
@@ -27,7 +30,11 @@ const HELP = `${USAGE}
 Runs BertForQuestionAnswering over every window of every question, postprocesses as HF
 run_qa.py (n-best, max answer length) and scores with the official metric.
 
-  --task NAME            qa (default qa)
+  --task NAME            qa | classify (default qa). classify: --data is NSMC TSV or JSONL
+                         {"id"?, "text", "label"}; --out gets {id: {"label", "label_name",
+                         "score"}} and eval_results.json (with the confusion matrix) goes
+                         beside it; the last line is {"accuracy", "macro_f1", "examples",
+                         "skipped", "seconds"}; --max-seq-length defaults to 128
   --model DIR            HF-layout model directory
   --data FILE            SQuAD-format dataset
   --out FILE             predictions {id: answer} (default predictions.json); the n-best
@@ -65,7 +72,9 @@ export async function main(args: string[]): Promise<void> {
     console.log(HELP);
     return;
   }
-  taskFlag(f.task, USAGE);
+  const task = taskFlag(f.task, USAGE);
+  checkTaskFlags(f, task, USAGE);
+  if (task === "classify") return await evalClassify(f, USAGE);
   if (!f.model) throw new UsageError("--model is required", USAGE);
   if (!f.data) throw new UsageError("--data is required", USAGE);
   const win = windowFlags(f, USAGE, { maxSeqLength: 384, docStride: 128 });

@@ -6,16 +6,26 @@ import { predictLogits } from "../qa/evaluate.ts";
 import { postprocessQaPredictions } from "../qa/postprocess.ts";
 import { loadQaModelDir } from "../qa/model_dir.ts";
 import { parseFlags, runCli, UsageError } from "./_common.ts";
-import { intFlag, TASK_FLAGS, taskFlag, WINDOW_FLAGS, windowFlags } from "./_flags.ts";
+import {
+  checkTaskFlags,
+  intFlag,
+  TASK_FLAGS,
+  taskFlag,
+  WINDOW_FLAGS,
+  windowFlags,
+} from "./_flags.ts";
+import { predictClassify } from "./_classify.ts";
 
-const USAGE = "usage: deno task predict --model DIR --question Q --context C [--top-k K]";
+const USAGE = "usage: deno task predict --model DIR --question Q --context C [--top-k K] | " +
+  "--task classify --model DIR --text T";
 
 const HELP = `${USAGE}
 
 Prints the K best answer spans with their probabilities (softmax over the n-best scores)
 and start+end logit scores, then one JSON line with all of them.
 
-  --task NAME            qa (default qa)
+  --task NAME            qa | classify (default qa)
+  --text T               classify: the text; prints the label name and its probability
   --model DIR            HF-layout model directory
   --question Q           the question
   --context C            the passage to answer from (long passages are windowed)
@@ -31,6 +41,7 @@ export async function main(args: string[]): Promise<void> {
     ...TASK_FLAGS,
     model: { type: "string" },
     question: { type: "string" },
+    text: { type: "string" },
     context: { type: "string" },
     "top-k": { type: "string" },
     ...WINDOW_FLAGS,
@@ -41,7 +52,9 @@ export async function main(args: string[]): Promise<void> {
     console.log(HELP);
     return;
   }
-  taskFlag(f.task, USAGE);
+  const task = taskFlag(f.task, USAGE);
+  checkTaskFlags(f, task, USAGE);
+  if (task === "classify") return await predictClassify(f, USAGE);
   if (!f.model) throw new UsageError("--model is required", USAGE);
   if (!f.question?.trim()) {
     throw new UsageError("--question is required and must not be empty", USAGE);

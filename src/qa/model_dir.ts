@@ -2,43 +2,9 @@
 
 import { loadBertForQa } from "../models/checkpoint.ts";
 import type { BertForQuestionAnswering } from "../models/bert_qa.ts";
-import { BertTokenizer } from "../text/tokenizer.ts";
+import type { BertTokenizer } from "../text/tokenizer.ts";
+import { exists, loadTokenizerDir } from "../text/tokenizer_dir.ts";
 import { DataError } from "../util/errors.ts";
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Loads a tokenizer from a model directory: `tokenizer.json`, else `vocab.txt` with
- * `do_lower_case` from `tokenizer_config.json` (HF's BertTokenizer default: true).
- */
-export async function loadTokenizerDir(dir: string): Promise<BertTokenizer> {
-  if (await exists(`${dir}/tokenizer.json`)) return BertTokenizer.fromFile(`${dir}/tokenizer.json`);
-  if (await exists(`${dir}/vocab.txt`)) {
-    let lowercase = true;
-    let stripAccents: boolean | undefined;
-    if (await exists(`${dir}/tokenizer_config.json`)) {
-      try {
-        const c = JSON.parse(await Deno.readTextFile(`${dir}/tokenizer_config.json`));
-        if (typeof c.do_lower_case === "boolean") lowercase = c.do_lower_case;
-        if (typeof c.strip_accents === "boolean") stripAccents = c.strip_accents;
-      } catch (e) {
-        throw new DataError(
-          `${dir}/tokenizer_config.json`,
-          `invalid JSON (${(e as Error).message})`,
-        );
-      }
-    }
-    return BertTokenizer.fromVocab(`${dir}/vocab.txt`, { lowercase, stripAccents });
-  }
-  throw new DataError(dir, "no tokenizer.json or vocab.txt in the model directory");
-}
 
 /**
  * Loads `config.json`, the safetensors weights and the tokenizer of a model directory.

@@ -188,6 +188,11 @@ export class QaTask implements TrainTask<QaBatch, QaEvaluation> {
     return b.batch * b.seq;
   }
 
+  /** The head's parameters (`qa_outputs.*`), for `--head-lr`. */
+  isHead(name: string): boolean {
+    return name.startsWith("qa_outputs.");
+  }
+
   /** The mean of the start and end cross-entropies. */
   loss(b: QaBatch): Tensor {
     return this.qa.forward(b).loss!;

@@ -42,6 +42,8 @@ export interface TrainerOptions {
   warmupSteps?: number;
   /** AdamW weight decay; biases and LayerNorm weights get none. */
   weightDecay: number;
+  /** Peak learning rate of the task head's parameters (see `TrainTask.isHead`); default `lr`. */
+  headLr?: number;
   /**
    * After warmup the LR falls linearly to 0 at the last step ("linear", the default) or stays
    * at its peak ("constant"), as HF's `lr_scheduler_type`.
@@ -119,6 +121,8 @@ export interface TrainTask<Batch, Evaluation extends TaskEvaluation = TaskEvalua
   readonly size: number;
   /** One line on the data, e.g. "300 examples → 324 features". */
   readonly summary: string;
+  /** Whether a parameter belongs to the task head, which `headLr` trains at its own rate. */
+  isHead?(name: string): boolean;
   /** Tokens of each item, for length grouping and buckets; without it they are not offered. */
   lengths?(): ArrayLike<number>;
   /** The model input of the items `indices`, with labels. */
@@ -296,14 +300,22 @@ export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> 
     this.warmup = o.warmupSteps ?? Math.floor(o.warmupRatio * this.total);
     const named = task.model.namedParameters().filter(([, t]) => t.requiresGrad);
     this.params = named.map(([, t]) => t);
-    this.opt = new AdamW([
-      {
-        params: named.filter(([n]) => !noDecay(n)).map(([, t]) => t),
-        lr: o.lr,
-        weightDecay: o.weightDecay,
-      },
-      { params: named.filter(([n]) => noDecay(n)).map(([, t]) => t), lr: o.lr, weightDecay: 0 },
-    ], { betas: o.adamBetas ?? [0.9, 0.999], eps: o.adamEps });
+    // HF's groups: no decay on biases and LayerNorm weights; with headLr, the head's own pair.
+    const head = o.headLr !== undefined && task.isHead ? task.isHead.bind(task) : () => false;
+    const groups = [false, true].flatMap((isHead) => {
+      const lr = isHead ? o.headLr! : o.lr;
+      const mine = named.filter(([n]) => head(n) === isHead);
+      if (isHead && !mine.length) return [];
+      return [
+        {
+          params: mine.filter(([n]) => !noDecay(n)).map(([, t]) => t),
+          lr,
+          weightDecay: o.weightDecay,
+        },
+        { params: mine.filter(([n]) => noDecay(n)).map(([, t]) => t), lr, weightDecay: 0 },
+      ];
+    });
+    this.opt = new AdamW(groups, { betas: o.adamBetas ?? [0.9, 0.999], eps: o.adamEps });
     this.precisionBefore = matmulPrecision();
     setMatmulPrecision(o.precision ?? "f32");
     this.scaler = o.precision === "f16" ? new LossScaler(o.lossScaler) : null;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import "../_helpers.ts";
-import { loadQaModelDir, loadTokenizerDir } from "../../src/qa/model_dir.ts";
+import { loadQaModelDir } from "../../src/qa/model_dir.ts";
+import { loadTokenizerDir } from "../../src/text/tokenizer_dir.ts";
 import { BertTokenizer } from "../../src/text/tokenizer.ts";
 import { DataError } from "../../src/util/errors.ts";
 import { openSafetensors } from "../../src/io/safetensors.ts";

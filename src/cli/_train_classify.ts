@@ -1,0 +1,227 @@
+// `train --task classify`: fine-tunes BertForSequenceClassification on TSV/JSONL texts, or, with no
+// --model, trains a small BERT from scratch on a WordPiece vocabulary built from the training texts.
+
+import { initGpu } from "../gpu/device.ts";
+import { BertForSequenceClassification } from "../models/bert_classify.ts";
+import { loadBertForSequenceClassification } from "../models/checkpoint.ts";
+import { readBertConfig } from "../models/config.ts";
+import { type LabelSpec, loadTextDataset, type TextExample } from "../classify/dataset.ts";
+import { type ClassificationEvaluation, ClassifyTask } from "../classify/task.ts";
+import { loadTokenizerDir } from "../text/tokenizer_dir.ts";
+import type { BertTokenizer } from "../text/tokenizer.ts";
+import type { TrainerPointer } from "../train/checkpoint.ts";
+import { type ResumeState, Trainer, type TrainerOptions } from "../train/trainer.ts";
+import type { LossScalerState } from "../optim/loss_scale.ts";
+import { DataError, UsageError } from "./_common.ts";
+import { intFlag, sessionFlags, trainerFlags } from "./_flags.ts";
+import {
+  adapterPrecision,
+  type Flags,
+  resumeOptions,
+  scratchConfig,
+  scratchTokenizer,
+  timestamp,
+} from "./_train_shared.ts";
+
+/** Options of a classification run: the Trainer's, and the window. */
+export interface ClassifyOptions extends TrainerOptions {
+  /** Tokens per text, [CLS] and [SEP] included (HF's `max_length`). */
+  maxSeqLength: number;
+}
+
+/** Where the data of a run comes from; saved with checkpoints so a resume reloads it. */
+interface DataSpec {
+  train: string;
+  eval: string;
+  maxTrain?: number;
+  maxEval?: number;
+}
+
+/** From scratch: a small BERT on a vocabulary of the training texts, tuned for a 2-core CPU. */
+const SCRATCH = {
+  epochs: 2,
+  batchSize: 32,
+  lr: 1e-3,
+  beta2: 0.98,
+  lengthBuckets: 6,
+  maxSeqLength: 128,
+  evalEvery: "epoch" as const,
+  vocabSize: 8000,
+};
+
+/** Fine-tuning a pretrained --model: the notebook's recipe. */
+const FINE_TUNE = {
+  epochs: 3,
+  batchSize: 32,
+  lr: 5e-5,
+  beta2: 0.999,
+  lengthBuckets: 1,
+  maxSeqLength: 128,
+  evalEvery: "epoch" as const,
+};
+
+/** Flags of the recipe that `--resume` checks against the run, by their option keys. */
+const RECIPE_KEYS = {
+  "batch-size": "batchSize",
+  "grad-accum": "gradAccum",
+  "eval-every": "evalEvery",
+  seed: "seed",
+  lr: "lr",
+  "head-lr": "headLr",
+  "adam-beta1": "adamBetas.0",
+  "adam-beta2": "adamBetas.1",
+  "warmup-ratio": "warmupRatio",
+  "warmup-steps": "warmupSteps",
+  "weight-decay": "weightDecay",
+  "length-buckets": "lengthBuckets",
+  "group-by-length": "groupByLength",
+  precision: "precision",
+  "max-seq-length": "maxSeqLength",
+  train: "data.train",
+  eval: "data.eval",
+  "max-train-samples": "data.maxTrain",
+  "max-eval-samples": "data.maxEval",
+  out: "out",
+};
+
+function recipe(f: Flags, usage: string): { opts: ClassifyOptions; spec: DataSpec } {
+  if (!f.train) throw new UsageError("--task classify needs --train FILE and --eval FILE", usage);
+  if (!f.eval) throw new UsageError("--eval is required with --train", usage);
+  const d = f.model ? FINE_TUNE : SCRATCH;
+  const opts: ClassifyOptions = {
+    out: (f.out as string | undefined) ?? `runs/${timestamp()}`,
+    ...trainerFlags(f, usage, d),
+    maxSeqLength: intFlag(f["max-seq-length"] as string, "max-seq-length", usage, 3, 512) ??
+      d.maxSeqLength,
+    ...sessionFlags(f, usage),
+  };
+  const spec: DataSpec = {
+    train: f.train as string,
+    eval: f.eval as string,
+    maxTrain: intFlag(f["max-train-samples"] as string, "max-train-samples", usage),
+    maxEval: intFlag(f["max-eval-samples"] as string, "max-eval-samples", usage),
+  };
+  return { opts, spec };
+}
+
+async function loadData(d: DataSpec, labels: LabelSpec) {
+  const t = await loadTextDataset(d.train, labels);
+  const e = await loadTextDataset(d.eval, labels);
+  const train = d.maxTrain ? t.examples.slice(0, d.maxTrain) : t.examples;
+  const evalSet = d.maxEval ? e.examples.slice(0, d.maxEval) : e.examples;
+  console.error(
+    `${d.train}: ${t.examples.length} texts (${t.skipped} empty skipped); ` +
+      `${d.eval}: ${e.examples.length} texts (${e.skipped} empty skipped)`,
+  );
+  if (!train.length) throw new DataError(d.train, "no training texts");
+  if (!evalSet.length) throw new DataError(d.eval, "no evaluation texts");
+  return { train, evalSet, evalSkipped: e.skipped };
+}
+
+/** The labels of a from-scratch run: 0..max of the training labels (at least 2). */
+function labelsOf(examples: readonly TextExample[]): number {
+  return Math.max(2, ...examples.map((e) => e.label + 1));
+}
+
+async function run(
+  model: BertForSequenceClassification,
+  tokenizer: BertTokenizer,
+  data: Awaited<ReturnType<typeof loadData>>,
+  o: ClassifyOptions,
+  spec: DataSpec,
+  resume?: ResumeState,
+): Promise<void> {
+  const task = await ClassifyTask.create(model, tokenizer, data.train, data.evalSet, {
+    maxSeqLength: o.maxSeqLength,
+    batchSize: o.batchSize,
+    evalSkipped: data.evalSkipped,
+  });
+  const trainer = new Trainer(task, o);
+  let r: { final: ClassificationEvaluation; trainSeconds: number };
+  try {
+    r = await trainer.fit(resume, { task: "classify", data: spec });
+  } finally {
+    trainer.dispose();
+  }
+  console.error(`saved: ${o.out} (best by accuracy in ${o.out}/best)`);
+  console.log(JSON.stringify({
+    accuracy: r.final.accuracy,
+    macro_f1: r.final.macro_f1,
+    examples: r.final.examples,
+    skipped: r.final.skipped,
+    seconds: +r.final.seconds.toFixed(2),
+    train_seconds: +r.trainSeconds.toFixed(2),
+  }));
+}
+
+/** `train --task classify` with these flags. */
+export async function trainClassify(f: Flags, usage: string): Promise<void> {
+  const { opts, spec } = recipe(f, usage);
+  // Data first: a bad file fails before the GPU or the model is touched. A --model's labels
+  // decide how the files' labels read, so its config is read before them.
+  let labels: LabelSpec = {};
+  if (f.model) {
+    const c = await readBertConfig(`${f.model}/config.json`);
+    labels = { label2id: c.label2id, numLabels: c.num_labels };
+  }
+  const data = await loadData(spec, labels);
+  const gpu = await initGpu();
+  console.error(`adapter: ${gpu.info.name} (${gpu.info.backend})`);
+  let model: BertForSequenceClassification;
+  let tokenizer: BertTokenizer;
+  if (f.model) {
+    tokenizer = await loadTokenizerDir(f.model as string);
+    ({ model } = await loadBertForSequenceClassification(f.model as string, { seed: opts.seed }));
+  } else {
+    tokenizer = scratchTokenizer(f, usage, data.train.map((e) => e.text), SCRATCH.vocabSize);
+    const n = labelsOf(data.train);
+    const config = scratchConfig(f, tokenizer, {
+      architectures: ["BertForSequenceClassification"],
+      num_labels: n,
+      id2label: Object.fromEntries(Array.from({ length: n }, (_, i) => [String(i), `LABEL_${i}`])),
+      label2id: Object.fromEntries(Array.from({ length: n }, (_, i) => [`LABEL_${i}`, i])),
+    });
+    model = new BertForSequenceClassification(config, { seed: opts.seed });
+  }
+  opts.precision = adapterPrecision(opts.precision ?? "f32", gpu.info);
+  await run(model, tokenizer, data, opts, spec);
+}
+
+/** Continues the classification run in `dir` from its last verified checkpoint `p`. */
+export async function resumeClassify(
+  dir: string,
+  f: Flags,
+  p: TrainerPointer & { dir: string },
+  usage: string,
+): Promise<void> {
+  const st = p.state as unknown as {
+    options: ClassifyOptions;
+    data: DataSpec;
+    epoch: number;
+    cursor: number;
+    tokens: number;
+    best: ResumeState["best"];
+    lossScale?: LossScalerState;
+  };
+  const fresh = recipe({ train: st.data.train, eval: st.data.eval, ...f }, usage);
+  const o = resumeOptions(f, usage, dir, st, fresh, RECIPE_KEYS);
+  const gpu = await initGpu();
+  console.error(`adapter: ${gpu.info.name} (${gpu.info.backend})`);
+  o.precision = adapterPrecision(o.precision ?? "f32", gpu.info);
+  const tokenizer = await loadTokenizerDir(p.dir);
+  const { model } = await loadBertForSequenceClassification(p.dir, { quiet: true });
+  const data = await loadData(st.data, {
+    label2id: model.config.label2id,
+    numLabels: model.config.num_labels,
+  });
+  console.error(`resuming ${dir} after step ${p.step}`);
+  await run(model, tokenizer, data, o, st.data, {
+    step: p.step,
+    epoch: st.epoch,
+    cursor: st.cursor,
+    tokens: st.tokens,
+    best: st.best,
+    checkpointDir: p.dir,
+    lossScale: st.lossScale,
+  });
+}

@@ -1,0 +1,107 @@
+// What every task's `train` shares: the model flags' rules, a from-scratch tokenizer and config,
+// the adapter's precision, and the options of a resumed run.
+
+import { type BertConfig, bertConfig, PRESETS } from "../models/config.ts";
+import { resolvePrecision } from "../ops/matmul.ts";
+import { BertTokenizer } from "../text/tokenizer.ts";
+import { buildWordPieceVocab } from "../text/vocab_builder.ts";
+import type { TrainerOptions } from "../train/trainer.ts";
+import { UsageError } from "./_common.ts";
+import { checkResumeFlags, sessionFlags } from "./_flags.ts";
+
+/** Flags as parseFlags returns them. */
+export type Flags = Record<string, string | boolean | undefined>;
+
+/** `--model` and `--config` exclude each other, as `--tokenizer` and `--vocab` do. */
+export function checkModelFlags(f: Flags, usage: string): void {
+  if (f.model && f.config) throw new UsageError("give --model or --config, not both", usage);
+  if (f.tokenizer && f.vocab) throw new UsageError("give --tokenizer or --vocab, not both", usage);
+  if (f.model && (f.tokenizer || f.vocab)) {
+    throw new UsageError("--tokenizer/--vocab go with --config; --model has its own", usage);
+  }
+  if (f.config && !(f.config as string in PRESETS)) {
+    throw new UsageError(`--config must be tiny, mini, small or base, got "${f.config}"`, usage);
+  }
+}
+
+/**
+ * The tokenizer of a from-scratch run: `--tokenizer`, `--vocab`, or, given `texts`, a WordPiece
+ * vocabulary of `vocabSize` pieces built from them (cased, accents kept).
+ */
+export function scratchTokenizer(
+  f: Flags,
+  usage: string,
+  texts: string[] | null,
+  vocabSize: number,
+): BertTokenizer {
+  if (f.tokenizer) return BertTokenizer.fromFile(f.tokenizer as string);
+  if (f.vocab) return BertTokenizer.fromVocab(f.vocab as string, { lowercase: !!f.lowercase });
+  if (!texts) throw new UsageError("--config needs --tokenizer or --vocab with --train", usage);
+  return BertTokenizer.fromVocabArray(buildWordPieceVocab(texts, { size: vocabSize }), {
+    lowercase: false,
+    stripAccents: false,
+  });
+}
+
+/** A from-scratch config: the `--config` preset (default tiny) sized for `tokenizer`. */
+export function scratchConfig(
+  f: Flags,
+  tokenizer: BertTokenizer,
+  more: Partial<BertConfig>,
+): BertConfig {
+  return bertConfig({
+    ...PRESETS[(f.config as string | undefined) ?? "tiny"],
+    vocab_size: tokenizer.vocabSize,
+    max_position_embeddings: 512,
+    ...more,
+  });
+}
+
+/** The precision to run at: f16 only where the adapter has shader-f16, else a warning. */
+export function adapterPrecision(
+  requested: "f32" | "f16",
+  info: { features: string[]; name: string },
+): "f32" | "f16" {
+  const r = resolvePrecision(requested, info.features, info.name);
+  if (r.warning) console.error(`warning: ${r.warning}`);
+  return r.precision;
+}
+
+/** A fresh run directory's default name. */
+export function timestamp(): string {
+  return new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
+}
+
+/**
+ * The options of a resumed run: the saved ones, after checking that every recipe flag given
+ * (`keys`) agrees with them, with `--max-steps`/`--epochs` extending the run and this session's
+ * reliability flags.
+ */
+export function resumeOptions<O extends TrainerOptions, D>(
+  f: Flags,
+  usage: string,
+  dir: string,
+  saved: { options: O; data: D },
+  fresh: { opts: O; spec: D },
+  keys: Record<string, string>,
+): O {
+  for (const k of ["model", "config", "tokenizer", "vocab"]) {
+    if (f[k] !== undefined) {
+      throw new UsageError(`--resume takes --${k} from the run dir; leave it out`, usage);
+    }
+  }
+  checkResumeFlags(
+    f,
+    usage,
+    { ...saved.options, data: saved.data, out: dir },
+    { ...fresh.opts, data: fresh.spec, out: f.out },
+    keys,
+  );
+  return {
+    ...saved.options,
+    out: dir,
+    maxSteps: f["max-steps"] !== undefined ? fresh.opts.maxSteps : saved.options.maxSteps,
+    epochs: f.epochs !== undefined ? fresh.opts.epochs : saved.options.epochs,
+    ...sessionFlags(f, usage),
+  };
+}
