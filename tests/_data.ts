@@ -66,10 +66,13 @@ export interface ProcessResult {
   stderr: string;
 }
 
-/** Runs `deno <args>` to completion (in the project root unless `cwd` is given). */
+/**
+ * Runs `deno <args>` to completion (in the project root unless `cwd` is given); `env` adds to
+ * this process's environment; `signal` kills it.
+ */
 export async function runDeno(
   args: string[],
-  opts: { env?: Record<string, string>; cwd?: string } = {},
+  opts: { env?: Record<string, string>; cwd?: string; signal?: AbortSignal } = {},
 ): Promise<ProcessResult> {
   const p = await new Deno.Command(Deno.execPath(), {
     args,
@@ -77,6 +80,7 @@ export async function runDeno(
     env: opts.env ?? {},
     stdout: "piped",
     stderr: "piped",
+    signal: opts.signal,
   }).output();
   const dec = new TextDecoder();
   return { code: p.code, stdout: dec.decode(p.stdout), stderr: dec.decode(p.stderr) };

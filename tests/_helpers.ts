@@ -21,6 +21,10 @@ export function randn(n: number, seed: number, std = 1): Float64Array {
   return out;
 }
 
+// TOL_REPORT=1 prints how much of its bound each assertClose used: the measurement behind
+// the "measured" comments beside the tolerances.
+const TOL_REPORT = (Deno.env.get("TOL_REPORT") ?? "") !== "";
+
 /** Asserts |a - e| <= atol + rtol * |e| elementwise, reporting the worst element. */
 export function assertClose(
   actual: ArrayLike<number>,
@@ -33,14 +37,18 @@ export function assertClose(
   }
   let worst = -1;
   let worstExcess = 0;
+  let used = 0;
   for (let i = 0; i < actual.length; i++) {
     const err = Math.abs(actual[i] - expected[i]);
-    const excess = err - (tol.atol + tol.rtol * Math.abs(expected[i]));
+    const bound = tol.atol + tol.rtol * Math.abs(expected[i]);
+    const excess = err - bound;
+    if (TOL_REPORT && err > 0) used = Math.max(used, bound > 0 ? err / bound : Infinity);
     if (!(excess <= 0) && (worst < 0 || !(excess <= worstExcess))) {
       worst = i;
       worstExcess = excess;
     }
   }
+  if (TOL_REPORT) console.log(`TOL ${what}: ${(100 * used).toPrecision(3)}% of the bound`);
   if (worst >= 0) {
     throw new Error(
       `${what}: element ${worst}: got ${actual[worst]}, expected ${expected[worst]} ` +

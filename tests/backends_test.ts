@@ -5,26 +5,19 @@
 // It also imports mod.ts from another project by path, as a user's project would.
 
 import assert from "node:assert/strict";
-
-const ROOT = new URL("../", import.meta.url).pathname;
+import { ROOT, runDeno } from "./_data.ts";
 
 Deno.test("op, optimizer and core tests pass on the GL (llvmpipe) backend", async () => {
-  const p = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "test",
-      "-A",
-      "tests/ops",
-      "tests/optim",
-      "tests/gpu",
-      "tests/tensor_test.ts",
-      "tests/autograd_test.ts",
-    ],
-    cwd: ROOT,
-    env: { DENO_WEBGPU_BACKEND: "gl" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const out = new TextDecoder().decode(p.stdout) + new TextDecoder().decode(p.stderr);
+  const p = await runDeno([
+    "test",
+    "-A",
+    "tests/ops",
+    "tests/optim",
+    "tests/gpu",
+    "tests/tensor_test.ts",
+    "tests/autograd_test.ts",
+  ], { env: { DENO_WEBGPU_BACKEND: "gl" } });
+  const out = p.stdout + p.stderr;
   // deno-lint-ignore no-control-regex
   const summary = out.replace(/\x1b\[[0-9;]*m/g, "").match(/\| (\d+) passed \| (\d+) failed/);
   assert.ok(summary, out.slice(-3000));
@@ -41,14 +34,9 @@ Deno.test("mod.ts loads from another project by local path, shaders included", a
        await initGpu();
        console.log(JSON.stringify([...await add(Tensor.fromArray([1, 2]), Tensor.fromArray([3, 4])).toArray()]));`,
     );
-    const p = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "main.ts"],
-      cwd: dir,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stdout = new TextDecoder().decode(p.stdout).trim();
-    assert.ok(p.success, new TextDecoder().decode(p.stderr));
+    const p = await runDeno(["run", "-A", "main.ts"], { cwd: dir });
+    const stdout = p.stdout.trim();
+    assert.equal(p.code, 0, p.stderr);
     assert.equal(stdout.split("\n").pop(), "[4,6]");
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -4,12 +4,11 @@
 // and one test file per src file.
 
 import assert from "node:assert/strict";
+import { runDeno } from "./_data.ts";
 
 async function run(args: string[]): Promise<{ ok: boolean; out: string }> {
-  const p = await new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "piped" })
-    .output();
-  const dec = new TextDecoder();
-  return { ok: p.success, out: dec.decode(p.stdout) + dec.decode(p.stderr) };
+  const p = await runDeno(args);
+  return { ok: p.code === 0, out: p.stdout + p.stderr };
 }
 
 Deno.test("deno fmt --check is clean", async () => {

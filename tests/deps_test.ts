@@ -4,9 +4,9 @@
 // CLIs' module graphs.
 
 import assert from "node:assert/strict";
+import { runDeno } from "./_data.ts";
 
 const root = new URL("../", import.meta.url);
-const dec = new TextDecoder();
 const TFJS = /@tensorflow\//;
 
 Deno.test("no CLI module graph reaches TensorFlow.js", async () => {
@@ -16,14 +16,9 @@ Deno.test("no CLI module graph reaches TensorFlow.js", async () => {
     assert.ok(clis.includes(name), name);
   }
   for (const cli of clis) {
-    const p = await new Deno.Command(Deno.execPath(), {
-      args: ["info", "--json", `src/cli/${cli}`],
-      cwd: root,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.ok(p.success, dec.decode(p.stderr));
-    const info = JSON.parse(dec.decode(p.stdout)) as {
+    const p = await runDeno(["info", "--json", `src/cli/${cli}`]);
+    assert.equal(p.code, 0, p.stderr);
+    const info = JSON.parse(p.stdout) as {
       modules: { specifier: string }[];
       npmPackages: Record<string, unknown>;
     };

@@ -1,26 +1,20 @@
 // Runs a CLI script as a subprocess, as a user would.
 
-/** stdout, stderr and exit code of `deno run -A src/cli/<name>.ts ...args`. */
+import { type ProcessResult, runDeno } from "../_data.ts";
+
+/** stdout, stderr and exit code of `deno run -A src/cli/<name>.ts ...args`, and its JSON last line. */
 export async function runScript(
   name: string,
   args: string[],
   env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string; last: Record<string, unknown> | null }> {
-  const script = new URL(`../../src/cli/${name}.ts`, import.meta.url).pathname;
-  const p = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", script, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env,
-  }).output();
-  const dec = new TextDecoder();
-  const stdout = dec.decode(p.stdout);
-  const lines = stdout.trim().split("\n");
+): Promise<ProcessResult & { last: Record<string, unknown> | null }> {
+  const r = await runDeno(["run", "-A", `src/cli/${name}.ts`, ...args], { env });
+  const lines = r.stdout.trim().split("\n");
   let last: Record<string, unknown> | null = null;
   try {
     last = JSON.parse(lines[lines.length - 1]);
   } catch { /* not JSON */ }
-  return { code: p.code, stdout, stderr: dec.decode(p.stderr), last };
+  return { ...r, last };
 }
 
 /** stderr without the software adapter's harmless XDG_RUNTIME_DIR warnings. */

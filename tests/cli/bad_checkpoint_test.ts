@@ -3,9 +3,10 @@
 
 import assert from "node:assert/strict";
 import { BertTokenizer } from "../../mod.ts";
+import { copyFixture, fixture } from "../_data.ts";
 import { errorLines, quickTrain, runScript } from "./_run.ts";
 
-const FIXTURE = new URL("../fixtures/bert_qa_odd/", import.meta.url).pathname;
+const FIXTURE = `${fixture("bert_qa_odd")}/`;
 
 function header(
   bytes: Uint8Array,
@@ -85,9 +86,7 @@ const FAULTS: Fault[] = [
 ];
 
 async function modelDir(): Promise<string> {
-  const dir = await Deno.makeTempDir();
-  await Deno.copyFile(`${FIXTURE}config.json`, `${dir}/config.json`);
-  await Deno.copyFile(`${FIXTURE}model.safetensors`, `${dir}/model.safetensors`);
+  const dir = await copyFixture();
   const vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
   for (let i = vocab.length; i < 50; i++) vocab.push(`t${i}`);
   await BertTokenizer.fromVocabArray(vocab, { lowercase: false }).save(dir);

@@ -2,14 +2,12 @@
 // HF_ENDPOINT. Exit codes, the one-line errors, the JSON last line and resume across runs.
 
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
-import { fileURLToPath } from "node:url";
 import "../_helpers.ts";
 import { encodeSafetensors } from "../../src/io/safetensors.ts";
+import { runDeno } from "../_data.ts";
+import { FakeHub, sha } from "../_hub.ts";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const enc = new TextEncoder();
-const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 const dir = await Deno.makeTempDir({ prefix: "download_cli_test_" });
 globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
@@ -20,76 +18,49 @@ const MODEL = encodeSafetensors([
 const CONFIG = enc.encode('{"model_type": "bert"}');
 const VOCAB = enc.encode("[PAD]\n[UNK]\n");
 
-/** Repo files by resolve path; LFS files answer 302 to /cdn/<sha> with the hash in X-Linked-Etag. */
-const FILES: Record<string, { body: Uint8Array; lfs?: boolean }> = {
-  "/org/ok/resolve/main/config.json": { body: CONFIG },
-  "/org/ok/resolve/main/model.safetensors": { body: MODEL, lfs: true },
-  "/org/ok/resolve/main/vocab.txt": { body: VOCAB },
-  "/org/bin/resolve/main/config.json": { body: CONFIG },
-  "/org/bin/resolve/main/pytorch_model.bin": { body: VOCAB, lfs: true },
-  "/org/evil/resolve/main/config.json": { body: CONFIG },
-  "/org/evil/resolve/main/model.safetensors.index.json": {
+/** The hub's repos and the KorQuAD host; `cutAt` drops the model's first GET after that many bytes. */
+function stock(hub: FakeHub, cutAt?: number) {
+  hub.put("org/ok", "config.json", { body: CONFIG });
+  hub.put("org/ok", "model.safetensors", { body: MODEL, lfs: true, cutAt });
+  hub.put("org/ok", "vocab.txt", { body: VOCAB });
+  hub.put("org/bin", "config.json", { body: CONFIG });
+  hub.put("org/bin", "pytorch_model.bin", { body: VOCAB, lfs: true });
+  hub.put("org/evil", "config.json", { body: CONFIG });
+  hub.put("org/evil", "model.safetensors.index.json", {
     body: enc.encode(JSON.stringify({ weight_map: { w: "../../evil" } })),
-  },
-  "/kq/KorQuAD_v1.0_train.json": { body: enc.encode('{"data": []}') },
-  "/kq/KorQuAD_v1.0_dev.json": { body: enc.encode('{"data": ["not the real dev set"]}') },
-};
-
-let cutNext = false;
-const ranges: (string | null)[] = [];
-
-function handle(req: Request): Response {
-  const path = decodeURIComponent(new URL(req.url).pathname);
-  if (path.startsWith("/cdn/")) {
-    const body = Object.values(FILES).find((f) => sha(f.body) === path.slice(5))?.body;
-    if (!body) return new Response(null, { status: 404 });
-    ranges.push(req.headers.get("range"));
-    const from = Number(req.headers.get("range")?.match(/^bytes=(\d+)-$/)?.[1] ?? 0);
-    const headers: Record<string, string> = { "content-length": String(body.length - from) };
-    if (from) headers["content-range"] = `bytes ${from}-${body.length - 1}/${body.length}`;
-    const rest = body.slice(from);
-    if (req.method === "HEAD") return new Response(null, { status: from ? 206 : 200, headers });
-    if (!cutNext) return new Response(rest, { status: from ? 206 : 200, headers });
-    cutNext = false;
-    // A third of the body, then the end of the stream: the connection drops mid-body.
-    const stream = new ReadableStream<Uint8Array>({
-      start(c) {
-        c.enqueue(rest.slice(0, rest.length / 3));
-        c.close();
-      },
-    });
-    return new Response(stream, { status: from ? 206 : 200, headers });
-  }
-  const f = FILES[path];
-  if (!f) return new Response("Entry not found", { status: 404 });
-  if (!f.lfs) return new Response(req.method === "HEAD" ? null : f.body.slice());
-  return new Response(null, {
-    status: 302,
-    headers: { location: `/cdn/${sha(f.body)}`, "x-linked-etag": `"${sha(f.body)}"` },
+  });
+  hub.files.set("/kq/KorQuAD_v1.0_train.json", { body: enc.encode('{"data": []}') });
+  hub.files.set("/kq/KorQuAD_v1.0_dev.json", {
+    body: enc.encode('{"data": ["not the real dev set"]}'),
   });
 }
 
-/** Runs the CLI with a fake hub up (or `endpoint` instead), returning exit code and output lines. */
-async function cli(args: string[], endpoint?: string) {
-  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, handle);
+/**
+ * Runs the CLI with a fresh fake hub up (HF_ENDPOINT is `endpoint` when given), returning exit
+ * code, output lines and the requests the hub saw.
+ */
+async function cli(args: string[], opts: { endpoint?: string; cutAt?: number } = {}) {
+  const hub = new FakeHub();
+  stock(hub, opts.cutAt);
   try {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "src/cli/download.ts", ...args],
-      cwd: ROOT,
+    const out = await runDeno(["run", "-A", "src/cli/download.ts", ...args], {
       env: {
         NO_COLOR: "1",
         DEBUG: "",
         HF_TOKEN: "",
-        HF_ENDPOINT: endpoint ?? `http://127.0.0.1:${server.addr.port}`,
-        KORQUAD_ENDPOINT: `http://127.0.0.1:${server.addr.port}/kq`,
+        HF_ENDPOINT: opts.endpoint ?? hub.base,
+        KORQUAD_ENDPOINT: `${hub.base}/kq`,
       },
-    }).output();
-    const lines = (b: Uint8Array) => new TextDecoder().decode(b).split("\n").filter((l) => l);
-    return { code: out.code, stdout: lines(out.stdout), stderr: lines(out.stderr) };
+    });
+    const lines = (t: string) => t.split("\n").filter((l) => l);
+    return {
+      code: out.code,
+      stdout: lines(out.stdout),
+      stderr: lines(out.stderr),
+      requests: hub.requests,
+    };
   } finally {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([server.shutdown(), new Promise((r) => timer = setTimeout(r, 5000))]);
-    clearTimeout(timer);
+    await hub.close();
   }
 }
 
@@ -129,9 +100,7 @@ Deno.test("download CLI: a hub repo lands in --to; the last stdout line is JSON;
 
 Deno.test("download CLI: an interrupted download exits 2 keeping the .part; the rerun resumes", async () => {
   const to = `${dir}/cut`;
-  cutNext = true;
-  ranges.length = 0;
-  const r = await cli(["org/ok", "--to", to]);
+  const r = await cli(["org/ok", "--to", to], { cutAt: 40_000 });
   assertUserError(r, "error: http://127.0.0.1:");
   assert.match(r.stderr.find((l) => l.startsWith("error: "))!, /connection lost .* to resume$/);
   const part = Deno.statSync(`${to}/model.safetensors.part`).size;
@@ -139,7 +108,9 @@ Deno.test("download CLI: an interrupted download exits 2 keeping the .part; the 
 
   const again = await cli(["org/ok", "--to", to]);
   assert.equal(again.code, 0, again.stderr.join("\n"));
-  assert.deepEqual(ranges, [null, `bytes=${part}-`]);
+  const cdnGets = [...r.requests, ...again.requests]
+    .filter((q) => q.path.startsWith("/cdn/") && q.method === "GET");
+  assert.deepEqual(cdnGets.map((q) => q.range), [null, `bytes=${part}-`]);
   const model = JSON.parse(again.stdout.at(-1)!).files[1];
   assert.deepEqual([model.status, model.verified, model.sha256], ["resumed", true, sha(MODEL)]);
   assert.deepEqual(await Deno.readFile(`${to}/model.safetensors`), MODEL);
@@ -169,7 +140,9 @@ Deno.test("download CLI: no network, a missing repo, bad names and usage errors 
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const closed = `http://127.0.0.1:${l.addr.port}`;
   l.close();
-  const off = await cli(["bert-base-multilingual-cased", "--to", `${dir}/off`], closed);
+  const off = await cli(["bert-base-multilingual-cased", "--to", `${dir}/off`], {
+    endpoint: closed,
+  });
   assertUserError(
     off,
     `error: ${closed}/bert-base-multilingual-cased/resolve/main/config.json: cannot reach`,

@@ -1,27 +1,50 @@
 import assert from "node:assert/strict";
+import { assertClose } from "../_helpers.ts";
+import { rankedSpans } from "./_answers.ts";
 import { errorLines, quickTrain, runScript } from "./_run.ts";
 
-Deno.test("predict prints the top-k answers with scores, then JSON", async () => {
+Deno.test("predict prints the best answers, their scores and probabilities, then JSON", async () => {
   const model = await quickTrain();
+  const question = "김민준은 어디에서 태어났나요?";
   const context = "김민준은 1987년에 부산에서 태어났다. 그는 작가로 일했다.";
+  // 64 answers: the n-best size is max(20, top-k), and 64 covers every token of this one
+  // window, so the candidates are every valid span and the host's ranking is the reference.
   const r = await runScript("predict", [
     "--model",
     model,
     "--question",
-    "김민준은 어디에서 태어났나요?",
+    question,
     "--context",
     context,
     "--top-k",
-    "3",
+    "64",
   ]);
   assert.equal(r.code, 0, r.stderr);
   const answers = r.last?.answers as { answer: string; probability: number; score: number }[];
-  assert.equal(answers.length, 3);
-  for (const a of answers) {
-    assert.ok(context.includes(a.answer), a.answer);
-    assert.ok(a.probability > 0 && a.probability <= 1);
-  }
-  assert.match(r.stdout, /^1\. .*probability/m);
+  const spans = (await rankedSpans(model, [{
+    id: "q",
+    question,
+    context,
+    answers: { text: [], answer_start: [] },
+  }], { maxLength: 384, stride: 128, maxAnswerLength: 30 })).get("q")!;
+  assert.ok(spans.length > 3 && spans.every((s) => s.at[0] === 0), "one window, several spans");
+  const top = spans.slice(0, 64);
+  assert.equal(answers.length, top.length);
+  assert.equal(answers[0].answer, top[0].text);
+  assert.ok(top[1].score < top[0].score, "a tie would make the check moot");
+  // Scores bit for bit (numpy sums float32 logits in float32), then the softmax over them.
+  assert.deepEqual(answers.map((a) => Math.fround(a.score)), top.map((s) => s.score));
+  const max = top[0].score;
+  const z = top.reduce((acc, s) => acc + Math.exp(s.score - max), 0);
+  assertClose(
+    answers.map((a) => a.probability),
+    top.map((s) => Math.exp(s.score - max) / z),
+    { atol: 1e-15, rtol: 1e-12 },
+    "probabilities",
+  );
+  for (const a of answers) assert.ok(context.includes(a.answer), a.answer);
+  const first = r.stdout.split("\n").find((l) => l.startsWith("1. "));
+  assert.ok(first?.startsWith(`1. ${top[0].text}  (probability `), first);
   const bad = await runScript("predict", [
     "--model",
     model,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ROOT, shared, withoutData } from "../_data.ts";
+import { runDeno, shared, withoutData } from "../_data.ts";
 
 const DEV = "korquad/KorQuAD_v1.0_dev.json";
 const GOLD = "korquad/KorQuAD_v1.0_dev_gold_predictions.json";
@@ -9,12 +9,10 @@ addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
 
 /** Runs the score CLI as a user would, returning exit code and output lines. */
 async function score(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "src/cli/score.ts", ...args],
-    cwd: ROOT,
+  const out = await runDeno(["run", "-A", "src/cli/score.ts", ...args], {
     env: { NO_COLOR: "1", DEBUG: "" },
-  }).output();
-  const lines = (b: Uint8Array) => new TextDecoder().decode(b).split("\n").filter((l) => l);
+  });
+  const lines = (t: string) => t.split("\n").filter((l) => l);
   return { code: out.code, stdout: lines(out.stdout), stderr: lines(out.stderr) };
 }
 

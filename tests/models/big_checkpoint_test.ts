@@ -4,6 +4,7 @@
 // software adapter that includes the GPU copy of the weights, which lives in host memory).
 
 import assert from "node:assert/strict";
+import { runDeno } from "../_data.ts";
 
 const GEN = `
 import { writeSafetensors } from "${new URL("../../mod.ts", import.meta.url)}";
@@ -78,14 +79,9 @@ Deno.test("a 711 MB mBERT-shaped checkpoint loads tensor by tensor under 1.5x it
   const dir = await Deno.makeTempDir();
   try {
     const run = async (code: string) => {
-      const p = await new Deno.Command(Deno.execPath(), {
-        args: ["eval", "--ext=js", code, dir],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const dec = new TextDecoder();
-      assert.ok(p.success, dec.decode(p.stderr));
-      return dec.decode(p.stdout);
+      const p = await runDeno(["eval", "--ext=js", code, dir]);
+      assert.equal(p.code, 0, p.stderr);
+      return p.stdout;
     };
     await run(GEN);
     const size = (await Deno.stat(`${dir}/model.safetensors`)).size;

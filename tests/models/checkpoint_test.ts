@@ -11,16 +11,10 @@ import {
   scopeAsync,
   writeSafetensors,
 } from "../../mod.ts";
+import { copyFixture, fixture } from "../_data.ts";
 
 await initGpu();
-const ODD = new URL("../fixtures/bert_qa_odd", import.meta.url).pathname;
-
-async function copyFixture(): Promise<string> {
-  const dir = await Deno.makeTempDir();
-  await Deno.copyFile(`${ODD}/config.json`, `${dir}/config.json`);
-  await Deno.copyFile(`${ODD}/model.safetensors`, `${dir}/model.safetensors`);
-  return dir;
-}
+const ODD = fixture("bert_qa_odd");
 
 async function rewrite(dir: string, edit: (names: Map<string, unknown>) => void): Promise<void> {
   const r = await openSafetensors(`${dir}/model.safetensors`);

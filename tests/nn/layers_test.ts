@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { assertClose, gradcheck, randn } from "../_helpers.ts";
+import { layerNorm64, matmul64 } from "../_ref.ts";
 import { Embedding, LayerNorm, Linear } from "../../src/nn/layers.ts";
 import type { Module } from "../../src/nn/module.ts";
 import { Tensor } from "../../src/tensor.ts";
@@ -18,17 +19,8 @@ function withParams<M extends Module>(m: M, params: Record<string, Tensor>): M {
 
 /** Float64 x·Wᵀ + b over the rows of x [n, in] with W [out, in]. */
 function linearRef(x: Float64Array, w: Float64Array, b: Float64Array, inF: number) {
-  const outF = b.length;
-  const n = x.length / inF;
-  const y = new Float64Array(n * outF);
-  for (let r = 0; r < n; r++) {
-    for (let o = 0; o < outF; o++) {
-      let s = b[o];
-      for (let k = 0; k < inF; k++) s += x[r * inF + k] * w[o * inF + k];
-      y[r * outF + o] = s;
-    }
-  }
-  return y;
+  const y = matmul64(x, w, { M: x.length / inF, N: b.length, K: inF, tb: true });
+  return y.map((v, i) => v + b[i % b.length]);
 }
 
 // Each output is a 13-term f32 dot product of unit normals (error ~ √13·6e-8·|terms|, see
@@ -79,20 +71,6 @@ Deno.test("Linear registers weight [out, in] and bias [out], and they receive gr
   fc.dispose();
 });
 
-/** Float64 torch.nn.LayerNorm: biased variance, eps inside the square root. */
-function layerNormRef(x: Float64Array, g: Float64Array, b: Float64Array, eps: number) {
-  const h = g.length;
-  const y = new Float64Array(x.length);
-  for (let r = 0; r < x.length / h; r++) {
-    const row = x.subarray(r * h, (r + 1) * h);
-    const mu = row.reduce((a, v) => a + v, 0) / h;
-    const v = row.reduce((a, t) => a + (t - mu) ** 2, 0) / h;
-    const s = 1 / Math.sqrt(v + eps);
-    for (let j = 0; j < h; j++) y[r * h + j] = (row[j] - mu) * s * g[j] + b[j];
-  }
-  return y;
-}
-
 Deno.test("LayerNorm module: γ = 1, β = 0 at init; forward and gradients on [1, 7, 13]", async () => {
   const ln = new LayerNorm(13, 1e-5);
   assert.deepEqual(ln.namedParameters().map(([n]) => n), ["weight", "bias"]);
@@ -103,7 +81,7 @@ Deno.test("LayerNorm module: γ = 1, β = 0 at init; forward and gradients on [1
   // Same tolerance as tests/ops/layernorm_test.ts: a few ulps of |y| ~ 3.
   assertClose(
     await ln.forward(xt).toArray(),
-    layerNormRef(
+    layerNorm64(
       Float64Array.from(Float32Array.from(x)),
       new Float64Array(13).fill(1),
       new Float64Array(13),
@@ -123,7 +101,7 @@ Deno.test("LayerNorm module: γ = 1, β = 0 at init; forward and gradients on [1
       { data: randn(13, 7), shape: [13] },
     ],
     op: ([t, g, b]) => withParams(new LayerNorm(13, 1e-5), { weight: g, bias: b }).forward(t),
-    ref: ([t, g, b]) => layerNormRef(t, g, b, 1e-5),
+    ref: ([t, g, b]) => layerNorm64(t, g, b, 1e-5),
     // Measured: 0.83% of the old 2e-5 + 1e-5|y| bound (3.3e-7); 8.4x here.
     fwd: { atol: 1.4e-6, rtol: 7e-7 },
     // dx and dγ carry x̂'s f32 error times |dy| ~ 1, summed over 7 rows for dγ.

@@ -63,7 +63,8 @@ Deno.test("gelu forward and backward on 7x13x5 and a batch of 1", async () => {
   // Φ errs by ~1e-7 absolute and the product adds one f32 rounding.
   const fwd = { atol: 2e-7, rtol: 4e-7 };
   // The GPU gradient has f32 error ~2e-7; central differences of the float64 reference ~1e-10.
-  const bwd = { atol: 1e-6, rtol: 1e-5 };
+  // Measured on lavapipe and GL: 2.3% of the old 1e-6 + 1e-5|g| bound; 8.8x here.
+  const bwd = { atol: 2e-7, rtol: 2e-6 };
   await gradcheck({
     inputs: [{ data: randn(7 * 13 * 5, 11, 3), shape: [7, 13, 5] }],
     op: ([x]) => gelu(x),
@@ -142,6 +143,8 @@ Deno.test("relu forward and backward", async () => {
     op: ([x]) => relu(x),
     ref: ([x]) => x.map((v) => Math.max(v, 0)),
     fwd: { atol: 0, rtol: 0 },
-    bwd: { atol: 1e-6, rtol: 1e-6 },
+    // The gradient is the f32-rounded weight w or 0: half an ulp of |w| against float64 w.
+    // Measured on lavapipe and GL: 3.1% of the old 1e-6 + 1e-6|g| bound; 9.7x here.
+    bwd: { atol: 3e-7, rtol: 3e-7 },
   });
 });

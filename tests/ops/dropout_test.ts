@@ -67,8 +67,10 @@ Deno.test("dropout backward applies the same mask (7x13x5, and a batch of 1)", a
       op: ([x]) => dropout(x, 0.3, seed),
       ref: ([x]) => x.map((v, i) => v * m[i]),
       // One f32 product per element; the gradient is linear, so differences are exact-ish.
+      // Measured on lavapipe and GL: forward 58% of this bound (one rounding, ~0.5 ulp);
+      // gradients 5.6% of the old 1e-6 + 1e-6|g| (the f32 rounding of w and 1/(1 - p)); 8.9x.
       fwd: { atol: 0, rtol: 1e-7 },
-      bwd: { atol: 1e-6, rtol: 1e-6 },
+      bwd: { atol: 5e-7, rtol: 5e-7 },
     });
   }
 });
@@ -85,7 +87,9 @@ Deno.test("dropout with p = 0 or training = false is the identity, as a view", a
       op: ([x]) => dropout(x, p, 5, training),
       ref: ([x]) => x,
       fwd: { atol: 0, rtol: 0 },
-      bwd: { atol: 1e-6, rtol: 1e-6 },
+      // The gradient is the f32-rounded w. Measured on lavapipe and GL: 1.9% of the old
+      // 1e-6 + 1e-6|g| bound; 10.5x here.
+      bwd: { atol: 2e-7, rtol: 2e-7 },
     });
   }
   const x = Tensor.fromArray([1]);

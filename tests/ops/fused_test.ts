@@ -5,6 +5,7 @@ import { layerNorm } from "../../src/ops/layernorm.ts";
 import { add } from "../../src/ops/elementwise.ts";
 import { backward, mul, scopeAsync, sum, Tensor } from "../../mod.ts";
 import { assertClose, erfc64, gradcheck, randn } from "../_helpers.ts";
+import { layerNorm64 } from "../_ref.ts";
 
 const gelu64 = (x: number) => x * 0.5 * erfc64(-x / Math.SQRT2);
 
@@ -17,16 +18,7 @@ function lnRef(
   be: Float64Array,
   eps: number,
 ) {
-  const h = b.length;
-  const y = new Float64Array(x.length);
-  for (let i = 0; i < x.length / h; i++) {
-    const row = Array.from({ length: h }, (_, j) => x[i * h + j] + b[j] + r[i * h + j]);
-    const mu = row.reduce((u, w) => u + w, 0) / h;
-    const v = row.reduce((u, w) => u + (w - mu) ** 2, 0) / h;
-    const s = 1 / Math.sqrt(v + eps);
-    for (let j = 0; j < h; j++) y[i * h + j] = (row[j] - mu) * s * g[j] + be[j];
-  }
-  return y;
+  return layerNorm64(x.map((v, i) => v + b[i % b.length] + r[i]), g, be, eps);
 }
 
 const size = (s: number[]) => s.reduce((a, d) => a * d, 1);

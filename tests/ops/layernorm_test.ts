@@ -1,19 +1,7 @@
 import { layerNorm } from "../../src/ops/layernorm.ts";
 import { backward, mul, scopeAsync, sum, Tensor } from "../../mod.ts";
 import { assertClose, gradcheck, randn } from "../_helpers.ts";
-
-/** Float64 PyTorch LayerNorm over rows of length h: biased variance, eps inside the sqrt. */
-function ref(x: Float64Array, g: Float64Array, b: Float64Array, h: number, eps = 1e-12) {
-  const y = new Float64Array(x.length);
-  for (let r = 0; r < x.length / h; r++) {
-    const row = x.subarray(r * h, (r + 1) * h);
-    const mu = row.reduce((a, v) => a + v, 0) / h;
-    const v = row.reduce((a, t) => a + (t - mu) ** 2, 0) / h;
-    const s = 1 / Math.sqrt(v + eps);
-    for (let j = 0; j < h; j++) y[r * h + j] = (row[j] - mu) * s * g[j] + b[j];
-  }
-  return y;
-}
+import { layerNorm64 } from "../_ref.ts";
 
 function check(shape: number[], seed: number, opts: { offset?: number; eps?: number } = {}) {
   const h = shape.at(-1)!;
@@ -30,7 +18,7 @@ function check(shape: number[], seed: number, opts: { offset?: number; eps?: num
       { data: randn(h, seed + 2), shape: [h] },
     ],
     op: ([t, g, b]) => layerNorm(t, g, b, eps),
-    ref: ([t, g, b]) => ref(t, g, b, h, eps),
+    ref: ([t, g, b]) => layerNorm64(t, g, b, eps),
     // Measured on lavapipe and GL: small offsets 1.4% of the old 2e-5 + 1e-5|y| bound
     // (6.4e-7), 8.6x here; the offset rows 48% of 2e-3 (9.6e-4), left at 2x.
     fwd: big ? { atol: 2e-3, rtol: 0 } : { atol: 2.4e-6, rtol: 1.2e-6 },
@@ -99,5 +87,5 @@ Deno.test("layerNorm folds more than 65535 rows into a 2-D dispatch", async () =
   );
   // Same f32 accuracy argument as the small cases; 3 values per row amplify nothing.
   // Measured: 8.4e-6, 20% of this bound (5x).
-  assertClose(y, ref(xr, g, b, h), { atol: 2e-5, rtol: 1e-5 }, "folded rows");
+  assertClose(y, layerNorm64(xr, g, b, 1e-12), { atol: 2e-5, rtol: 1e-5 }, "folded rows");
 });

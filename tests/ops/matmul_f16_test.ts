@@ -16,6 +16,7 @@ import { BertForQuestionAnswering } from "../../src/models/bert_qa.ts";
 import { bertConfig, PRESETS } from "../../src/models/config.ts";
 import { scopeAsync, Tensor } from "../../src/tensor.ts";
 import { assertClose, HAS_F16, randn, withoutF16 } from "../_helpers.ts";
+import { matmul64, type MatmulDims, matmulGrads64 } from "../_ref.ts";
 
 const NO_F16 = withoutF16("f16 matmul tests");
 
@@ -31,42 +32,13 @@ async function f16<T>(fn: () => Promise<T>): Promise<T> {
 
 const r16 = (x: number) => Math.f16round(x);
 
-interface Dims {
-  batch?: number;
-  M: number;
-  N: number;
-  K: number;
-  ta?: boolean;
-  tb?: boolean;
-}
-
 /**
- * Float64 C = op(r(A))·op(r(B)) and the gradients of L = sum(W * C): dA = r(W)·op(r(B))ᵀ and
- * dB = op(r(A))ᵀ·r(W), laid out like A and B, where r rounds to f16 (the GPU rounds the
- * upstream gradient W too, since it is an operand of the backward products).
+ * Float64 C = op(r(A))·op(r(B)) and the gradients of L = sum(W * C), where r rounds to f16
+ * (the GPU rounds the upstream gradient W too, since it is an operand of the backward products).
  */
-function reference(a: Float32Array, b: Float32Array, w: Float32Array, d: Dims) {
-  const { M, N, K, ta = false, tb = false } = d;
-  const batch = d.batch ?? 1;
-  const c = new Float64Array(batch * M * N);
-  const da = new Float64Array(a.length), db = new Float64Array(b.length);
-  for (let z = 0; z < batch; z++) {
-    const oa = z * M * K, ob = z * K * N;
-    for (let m = 0; m < M; m++) {
-      for (let n = 0; n < N; n++) {
-        const iw = z * M * N + m * N + n;
-        let s = 0;
-        for (let k = 0; k < K; k++) {
-          const ia = oa + (ta ? k * M + m : m * K + k), ib = ob + (tb ? n * K + k : k * N + n);
-          s += r16(a[ia]) * r16(b[ib]);
-          da[ia] += r16(w[iw]) * r16(b[ib]);
-          db[ib] += r16(a[ia]) * r16(w[iw]);
-        }
-        c[iw] = s;
-      }
-    }
-  }
-  return { c, da, db };
+function reference(a: Float32Array, b: Float32Array, w: Float32Array, d: MatmulDims) {
+  const [ra, rb, rw] = [a, b, w].map((x) => Float64Array.from(x, r16));
+  return { c: matmul64(ra, rb, d), ...matmulGrads64(ra, rb, rw, d) };
 }
 
 // The products of two f16 values are exact in f32 (11 + 11 significant bits), so the only error
@@ -76,7 +48,7 @@ function reference(a: Float32Array, b: Float32Array, w: Float32Array, d: Dims) {
 // Measured on lavapipe: 5.1% of the old 1e-6·L + 1e-5|y| bound at worst; 9.8x here.
 const tol = (L: number) => ({ atol: 5e-7 * L, rtol: 5e-6 });
 
-async function check(d: Dims, seed: number): Promise<void> {
+async function check(d: MatmulDims, seed: number): Promise<void> {
   const { M, N, K, ta = false, tb = false } = d;
   const z = d.batch ?? 1, lead = d.batch ? [z] : [];
   const a = Float32Array.from(randn(z * M * K, seed));

@@ -1,34 +1,7 @@
 import { matmul } from "../../src/ops/matmul.ts";
 import { Tensor } from "../../src/tensor.ts";
 import { assertClose, gradcheck, randn } from "../_helpers.ts";
-
-/**
- * Float64 reference of op(a) · op(b) for `batch` products; `sa` / `sb` are the batch strides
- * (0 shares one matrix), a is [M, K] or [K, M] (ta), b is [K, N] or [N, K] (tb).
- */
-function ref(
-  a: ArrayLike<number>,
-  b: ArrayLike<number>,
-  d: { batch?: number; M: number; N: number; K: number; ta?: boolean; tb?: boolean },
-  batched = (d.batch ?? 1) > 1,
-): Float64Array {
-  const { M, N, K, ta = false, tb = false } = d;
-  const batch = d.batch ?? 1;
-  const out = new Float64Array(batch * M * N);
-  for (let z = 0; z < batch; z++) {
-    const oa = batched ? z * M * K : 0, ob = batched ? z * K * N : 0;
-    for (let m = 0; m < M; m++) {
-      for (let n = 0; n < N; n++) {
-        let s = 0;
-        for (let k = 0; k < K; k++) {
-          s += a[oa + (ta ? k * M + m : m * K + k)] * b[ob + (tb ? n * K + k : k * N + n)];
-        }
-        out[z * M * N + m * N + n] = s;
-      }
-    }
-  }
-  return out;
-}
+import { matmul64 } from "../_ref.ts";
 
 // f32 sums of L unit-normal products: rounding errors of random sign grow like √L·u·L (u = 6e-8),
 // the worst case like L²·u/2; 1e-6·L covers the former with a wide margin for L up to ~1000.
@@ -54,7 +27,7 @@ async function check(
       { data: randn(z * K * N, seed + 1), shape: [...lead, ...(tb ? [N, K] : [K, N])] },
     ],
     op: ([a, b]) => matmul(a, b, { transA: ta, transB: tb }),
-    ref: ([a, b]) => ref(a, b, d, d.batch !== undefined),
+    ref: ([a, b]) => matmul64(a, b, d),
     fwd: tol(K),
     bwd: tol(Math.max(M, N, K)),
   });
@@ -84,7 +57,7 @@ Deno.test("Linear: [2,7,13]·Wᵀ with W [5,13] flattens rows; dW sums over all 
         { data: randn(5 * 13, 8), shape: tb ? [5, 13] : [13, 5] },
       ],
       op: ([x, w]) => matmul(x, w, { transB: tb }),
-      ref: ([x, w]) => ref(x, w, { M: 14, N: 5, K: 13, tb }),
+      ref: ([x, w]) => matmul64(x, w, { M: 14, N: 5, K: 13, tb }),
       fwd: tol(13),
       bwd: tol(14),
     });
@@ -117,7 +90,7 @@ Deno.test("batch of 1, 1xKx1 shapes and 1-row Linear", async () => {
       { data: randn(5 * 13, 37), shape: [5, 13] },
     ],
     op: ([x, w]) => matmul(x, w, { transB: true }),
-    ref: ([x, w]) => ref(x, w, { M: 1, N: 5, K: 13, tb: true }),
+    ref: ([x, w]) => matmul64(x, w, { M: 1, N: 5, K: 13, tb: true }),
     fwd: tol(13),
     bwd: tol(13),
   });
@@ -138,7 +111,7 @@ Deno.test("larger non-multiple shapes match the reference (forward)", async () =
     const A = Tensor.fromArray(ta32, [...lead, ...(ta ? [K, M] : [M, K])]);
     const B = Tensor.fromArray(tb32, [...lead, ...(tb ? [N, K] : [K, N])]);
     const y = matmul(A, B, { transA: ta, transB: tb });
-    assertClose(await y.toArray(), ref(ta32, tb32, d), tol(K), JSON.stringify(d));
+    assertClose(await y.toArray(), matmul64(ta32, tb32, d), tol(K), JSON.stringify(d));
     [A, B, y].forEach((t) => t.dispose());
   }
 });

@@ -1,31 +1,12 @@
 import { Tensor } from "../../mod.ts";
 import { AdamW } from "../../src/optim/adamw.ts";
 import { assertClose, randn } from "../_helpers.ts";
+import { AdamW64 } from "../_ref.ts";
 
 // Each step moves a parameter by ~lr with f32 relative error ~1e-6 in m/sqrt(v), and rounds
-// params of order 1 to 6e-8: ten steps stay well under 2e-6.
+// params of order 1 to 6e-8: ten steps stay well under 2e-6. Measured on lavapipe and GL: 10.3%
+// of this bound after step 10 (1.9% after step 1); 9.7x.
 const TOL = { atol: 2e-6, rtol: 2e-6 };
-
-/** Float64 state of one parameter under PyTorch's AdamW rule. */
-class RefParam {
-  m: Float64Array;
-  v: Float64Array;
-  constructor(public p: Float64Array) {
-    this.m = new Float64Array(p.length);
-    this.v = new Float64Array(p.length);
-  }
-  step(g: ArrayLike<number>, t: number, lr: number, wd: number, gs = 1, b1 = 0.9, b2 = 0.999) {
-    const bc1 = 1 - b1 ** t, bc2 = 1 - b2 ** t;
-    for (let i = 0; i < this.p.length; i++) {
-      const gi = g[i] * gs;
-      this.p[i] -= lr * wd * this.p[i];
-      this.m[i] = b1 * this.m[i] + (1 - b1) * gi;
-      this.v[i] = b2 * this.v[i] + (1 - b2) * gi * gi;
-      const mhat = this.m[i] / bc1, vhat = this.v[i] / bc2;
-      this.p[i] -= lr * mhat / (Math.sqrt(vhat) + 1e-8);
-    }
-  }
-}
 
 function f32(n: number, seed: number, std = 1): Float32Array {
   return Float32Array.from(randn(n, seed, std));
@@ -36,7 +17,7 @@ Deno.test("AdamW: 1 and 10 steps with two groups and a frozen parameter", async 
   const init = shapes.map((s, k) => f32(s.reduce((a, b) => a * b), 10 + k));
   const ps = init.map((d, k) => Tensor.fromArray(d, shapes[k]));
   ps.forEach((p, k) => (p.requiresGrad = k !== 3));
-  const refs = init.map((d) => new RefParam(Float64Array.from(d)));
+  const refs = init.map((d) => new AdamW64(Float64Array.from(d)));
   const groups = [{ params: [ps[0], ps[1], ps[3]], lr: 1e-2, wd: 0.1 }, {
     params: [ps[2]],
     lr: 3e-3,
@@ -65,8 +46,10 @@ Deno.test("AdamW: 1 and 10 steps with two groups and a frozen parameter", async 
   assertClose(await ps[3].toArray(), init[3], { atol: 0, rtol: 0 }, "frozen param");
   const st = opt.state(); // moments in group order: ps[0], ps[1], ps[3] (frozen), ps[2]
   if (st.step !== 10 || st.m[2] !== null) throw new Error("state: expected no moment for frozen");
-  assertClose(await st.m[0]!.toArray(), refs[0].m, { atol: 1e-6, rtol: 1e-5 }, "first moment");
-  assertClose(await st.v[3]!.toArray(), refs[2].v, { atol: 1e-7, rtol: 1e-5 }, "second moment");
+  // Measured on lavapipe and GL: 1.1% of the old 1e-6 + 1e-5|m| and 2.4% of the old
+  // 1e-7 + 1e-5|v| bounds; 9.3x and 9.7x here.
+  assertClose(await st.m[0]!.toArray(), refs[0].m, { atol: 1e-7, rtol: 1e-6 }, "first moment");
+  assertClose(await st.v[3]!.toArray(), refs[2].v, { atol: 2.5e-8, rtol: 2.5e-6 }, "second moment");
   opt.dispose();
   [...ps, half].forEach((t) => t.dispose());
 });
@@ -112,9 +95,10 @@ Deno.test("AdamW updates a parameter over 16M elements in ranges", async () => {
   p.grad = Tensor.fromArray(g);
   const opt = new AdamW([{ params: [p], lr: 1e-3, weightDecay: 0.1 }]);
   opt.step();
-  const ref = new RefParam(Float64Array.from(init));
+  const ref = new AdamW64(Float64Array.from(init));
   ref.step(g, 1, 1e-3, 0.1);
-  assertClose(await p.toArray(), ref.p, TOL, "large param");
+  // One step: measured on lavapipe and GL, 3.1% of TOL; 10.9x here.
+  assertClose(await p.toArray(), ref.p, { atol: 6e-7, rtol: 6e-7 }, "large param");
   opt.dispose();
   p.dispose();
 });

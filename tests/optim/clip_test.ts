@@ -24,10 +24,12 @@ Deno.test("gradNorm over odd sizes, several chunks, and a parameter without a gr
   const { ps, grads } = params([1, 7 * 13, 8192 * 2 + 5, 3, 8191], 1);
   const frozen = Tensor.fromArray([100, 100]);
   const norm = gradNorm([ps[0], frozen, ...ps.slice(1)]);
-  // f32 sums of ~25k squares in a tree: relative error ~1e-6.
-  assertClose([await norm.item()], [normRef(grads)], { atol: 0, rtol: 1e-5 }, "norm");
+  // f32 sums of ~25k squares in a tree. Measured on lavapipe and GL: 2.0e-8 relative (0.2% of
+  // the old 1e-5) for 25k squares, 1.4e-9 for 91; the f32 rounding of the result alone is up to
+  // 6e-8, so 2e-7 (10x the larger, about three half-ulps) is the bound for both.
+  assertClose([await norm.item()], [normRef(grads)], { atol: 0, rtol: 2e-7 }, "norm");
   const one = gradNorm([ps[1]]);
-  assertClose([await one.item()], [normRef([grads[1]])], { atol: 0, rtol: 1e-6 }, "one param");
+  assertClose([await one.item()], [normRef([grads[1]])], { atol: 0, rtol: 2e-7 }, "one param");
   const none = gradNorm([frozen]);
   if ((await none.item()) !== 0) throw new Error("norm of no gradients should be 0");
   [...ps, frozen, norm, one, none].forEach((t) => t.dispose());
@@ -42,8 +44,9 @@ Deno.test("gradNorm of a gradient over 16M elements binds it in ranges", async (
   p.grad = Tensor.fromArray([3]);
   big.grad = Tensor.fromArray(g);
   const norm = gradNorm([p, big]);
-  // 16M squares summed as 2k tree-summed chunks of 8192: relative error ~1e-6.
-  assertClose([await norm.item()], [normRef([[3], g])], { atol: 0, rtol: 1e-5 }, "norm");
+  // 16M squares summed as 2k tree-summed chunks of 8192. Measured on lavapipe and GL: 1.3e-7
+  // relative (1.3% of the old 1e-5); 10x here.
+  assertClose([await norm.item()], [normRef([[3], g])], { atol: 0, rtol: 1.3e-6 }, "norm");
   [p, big, norm].forEach((t) => t.dispose());
 });
 
@@ -53,6 +56,7 @@ Deno.test("clipCoefficient is min(1, maxNorm / (norm + 1e-6)), as clip_grad_norm
     const c = clipCoefficient(n, maxNorm);
     // One f32 division: 1 ulp.
     const expect = Math.min(1, maxNorm / (norm + 1e-6));
+    // Measured on lavapipe and GL: 23% of this bound at worst (norm 1); 4.3x, about 1.5 ulps.
     assertClose([await c.item()], [expect], { atol: 0, rtol: 2e-7 }, `norm ${norm}`);
     [n, c].forEach((t) => t.dispose());
   }

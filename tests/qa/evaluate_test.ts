@@ -1,12 +1,25 @@
 import assert from "node:assert/strict";
-import "../_helpers.ts";
-import { batchOf, type EvalOptions, evaluateQa, score } from "../../src/qa/evaluate.ts";
-import type { QaFeature } from "../../src/qa/features.ts";
+import { assertClose, withoutF16 } from "../_helpers.ts";
+import { spansByScore } from "../_ref.ts";
+import {
+  batchOf,
+  type EvalOptions,
+  evaluateQa,
+  predictLogits,
+  score,
+} from "../../src/qa/evaluate.ts";
+import { prepareEvalFeatures, type QaFeature } from "../../src/qa/features.ts";
+import { setMatmulPrecision } from "../../src/ops/matmul.ts";
 import type { QAExample } from "../../src/qa/dataset.ts";
 import { loadBertForQa } from "../../src/models/checkpoint.ts";
 import { BertTokenizer } from "../../src/text/tokenizer.ts";
 
 const ODD = new URL("../fixtures/bert_qa_odd", import.meta.url).pathname;
+const NO_F16 = withoutF16("evaluation in f16");
+// f16 matmul operands (f32 accumulation) against f32, on the odd fixture's logits (up to 3.7 in
+// magnitude): measured on lavapipe, at most 2.0e-3 apart (start; 1.0e-3 end), about one f16
+// ulp of the largest logit. 10x that here.
+const TOL16 = { atol: 2e-2, rtol: 0 };
 
 function feature(ids: number[], mask: number[], labels?: [number, number]): QaFeature {
   return {
@@ -89,28 +102,31 @@ function example(id: string, question: string, context: string, answer: string):
   };
 }
 
-Deno.test("evaluateQa predicts a context span for every question, over every window", async () => {
-  const tokenizer = BertTokenizer.fromVocabArray(VOCAB, { lowercase: false });
+const tokenizer = BertTokenizer.fromVocabArray(VOCAB, { lowercase: false });
+const examples = [
+  example(
+    "long",
+    "who sat on the mat?",
+    "the cat sat on the mat. the dog ran in the park. she read a book in the house. " +
+      "it was a big day in Seoul.",
+    "the cat",
+  ),
+  example("short", "what is the capital of Korea?", "Seoul is the capital of Korea.", "Seoul"),
+  example("unk", "where is Paris?", "Paris is a zebra city in France, by the river.", "France"),
+];
+// nBest covers every token of a 20-token window, so utils_qa.py's candidates are every valid
+// span and the host's exhaustive search is its reference.
+const opts: EvalOptions = {
+  maxSeqLength: 20,
+  docStride: 4,
+  nBest: 20,
+  maxAnswerLength: 6,
+  batchSize: 2,
+  metric: "squad",
+};
+
+Deno.test("evaluateQa predicts the best valid span of every question, over every window", async () => {
   const { model } = await loadBertForQa(ODD, { quiet: true });
-  const examples = [
-    example(
-      "long",
-      "who sat on the mat?",
-      "the cat sat on the mat. the dog ran in the park. she read a book in the house. " +
-        "it was a big day in Seoul.",
-      "the cat",
-    ),
-    example("short", "what is the capital of Korea?", "Seoul is the capital of Korea.", "Seoul"),
-    example("unk", "where is Paris?", "Paris is a zebra city in France, by the river.", "France"),
-  ];
-  const opts: EvalOptions = {
-    maxSeqLength: 20,
-    docStride: 4,
-    nBest: 5,
-    maxAnswerLength: 6,
-    batchSize: 2,
-    metric: "squad",
-  };
   // Windows by the fast tokenizers' rule: budget = maxLength − question − 3 context tokens,
   // each next window advancing budget − stride tokens.
   let windows = 0;
@@ -130,10 +146,31 @@ Deno.test("evaluateQa predicts a context span for every question, over every win
   assert.deepEqual(progress.at(-1), [windows, windows]);
   assert.equal(progress.length, Math.ceil(windows / opts.batchSize));
   assert.deepEqual(Object.keys(r.predictions).sort(), ["long", "short", "unk"]);
+  // The reference: the same windows' logits, every valid span scored on the host.
+  const features = await prepareEvalFeatures(examples, tokenizer, {
+    maxLength: opts.maxSeqLength,
+    stride: opts.docStride,
+  });
+  const logits = await predictLogits(model, features, opts.batchSize);
   for (const e of examples) {
-    const p = r.predictions[e.id];
-    assert.ok(e.context.includes(p), `prediction ${JSON.stringify(p)} of ${e.id}`);
-    assert.ok(r.nbest[e.id].length >= 1 && r.nbest[e.id].length <= opts.nBest);
+    const mine = features.flatMap((f, i) => f.exampleId === e.id ? [i] : []);
+    const spans = spansByScore(
+      e.context,
+      mine.map((i) => features[i]),
+      mine.map((i) => logits.start[i]),
+      mine.map((i) => logits.end[i]),
+      opts.maxAnswerLength,
+    );
+    assert.equal(r.predictions[e.id], spans[0].text, `${e.id}: best span ${spans[0].at}`);
+    assert.ok(spans[1].score < spans[0].score, `${e.id}: a tie would make the check moot`);
+    // The n-best list is the top of the same ranking, scores bit for bit.
+    const nb = r.nbest[e.id];
+    assert.equal(nb.length, Math.min(opts.nBest, spans.length));
+    assert.deepEqual(
+      nb.map((n) => Math.fround(n.start_logit + n.end_logit)),
+      spans.slice(0, nb.length).map((sp) => sp.score),
+      e.id,
+    );
   }
   for (const v of [r.exact_match, r.f1]) assert.ok(v >= 0 && v <= 100, `${v}`);
   const s = score(examples, r.predictions, "squad");
@@ -143,4 +180,29 @@ Deno.test("evaluateQa predicts a context span for every question, over every win
   assert.ok(r.seconds >= 0);
   assert.equal(model.training, true, "evaluation restores training mode");
   model.dispose();
+});
+
+Deno.test({
+  name: "evaluateQa in f16 matches f32 on logits, answers and EM/F1",
+  ignore: NO_F16,
+}, async () => {
+  const { model } = await loadBertForQa(ODD, { quiet: true });
+  const features = await prepareEvalFeatures(examples, tokenizer, {
+    maxLength: opts.maxSeqLength,
+    stride: opts.docStride,
+  });
+  const f32 = await predictLogits(model, features, opts.batchSize);
+  const r32 = await evaluateQa(model, tokenizer, examples, opts);
+  setMatmulPrecision("f16");
+  try {
+    const f16 = await predictLogits(model, features, opts.batchSize);
+    const r16 = await evaluateQa(model, tokenizer, examples, opts);
+    assertClose(f16.start.flatMap((a) => [...a]), f32.start.flatMap((a) => [...a]), TOL16, "start");
+    assertClose(f16.end.flatMap((a) => [...a]), f32.end.flatMap((a) => [...a]), TOL16, "end");
+    assert.deepEqual(r16.predictions, r32.predictions);
+    assert.deepEqual([r16.exact_match, r16.f1], [r32.exact_match, r32.f1]);
+  } finally {
+    setMatmulPrecision("f32");
+    model.dispose();
+  }
 });

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import "../_helpers.ts";
+import { copyFixture, fixture } from "../_data.ts";
 import { loadQaModelDir } from "../../src/qa/model_dir.ts";
 import { loadTokenizerDir } from "../../src/text/tokenizer_dir.ts";
 import { BertTokenizer } from "../../src/text/tokenizer.ts";
 import { DataError } from "../../src/util/errors.ts";
 import { openSafetensors } from "../../src/io/safetensors.ts";
 
-const ODD = new URL("../fixtures/bert_qa_odd", import.meta.url).pathname;
+const ODD = fixture("bert_qa_odd");
 
 /** Exactly the fixture's vocab_size (50) tokens, cased words included. */
 const VOCAB: string[] = [
@@ -17,9 +18,7 @@ const VOCAB: string[] = [
 
 /** A temp copy of the fixture's config and weights, with `vocab` saved beside them. */
 async function modelDir(vocab: string[] | null, lowercase = false): Promise<string> {
-  const dir = await Deno.makeTempDir();
-  await Deno.copyFile(`${ODD}/config.json`, `${dir}/config.json`);
-  await Deno.copyFile(`${ODD}/model.safetensors`, `${dir}/model.safetensors`);
+  const dir = await copyFixture();
   if (vocab) await BertTokenizer.fromVocabArray(vocab, { lowercase }).save(dir);
   return dir;
 }

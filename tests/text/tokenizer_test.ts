@@ -185,6 +185,34 @@ Deno.test({
   }
 });
 
+Deno.test({
+  name: "every SQuAD dev question: the basic (pre-WordPiece) tokens equal the goldens",
+  ignore: withoutData(
+    "tokenization/question_tokens.json",
+    "tokenization/basic_tokenized_questions.json",
+  ),
+}, async () => {
+  const questions: { original: string }[] = JSON.parse(
+    await Deno.readTextFile(shared("tokenization/question_tokens.json")),
+  );
+  const basic: string[][] = JSON.parse(
+    await Deno.readTextFile(shared("tokenization/basic_tokenized_questions.json")),
+  );
+  assert.equal(basic.length, questions.length);
+  // With every basic token a whole word of the vocabulary, WordPiece's longest match keeps each
+  // word whole, so the tokens are the normalizer's and pre-tokenizer's output alone.
+  const words = new Set(basic.flat());
+  const specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
+  const tok = BertTokenizer.fromVocabArray(
+    [...specials, ...[...words].filter((w) => !specials.includes(w))],
+    { lowercase: true },
+  );
+  for (let i = 0; i < basic.length; i++) {
+    const w = await tok.encode(questions[i].original, { addSpecialTokens: false });
+    assert.deepEqual(w.tokens, basic[i], `question ${i}: ${questions[i].original}`);
+  }
+});
+
 // The windows rebuilt from the context tokenized alone with the fast tokenizers' rule:
 // budget = maxLength - |question| - 3 context tokens a window, each next window starting
 // budget - stride tokens later, until one reaches the end; then padded.

@@ -3,6 +3,7 @@
 // Korean QA data is tokenized with greedy longest-match WordPiece. Pure TypeScript: no GPU needed.
 
 import assert from "node:assert/strict";
+import { shared, withoutData } from "../_data.ts";
 import {
   bertPreTokenize,
   buildWordPieceVocab,
@@ -122,6 +123,29 @@ Deno.test("bertPreTokenize splits like BERT's BasicTokenizer (cased)", () => {
     "~",
   ]);
   assert.deepEqual(bertPreTokenize("  \n "), []);
+});
+
+Deno.test({
+  name: "bertPreTokenize, lowercased and accent-stripped, gives the goldens' basic tokens",
+  ignore: withoutData(
+    "tokenization/question_tokens.json",
+    "tokenization/basic_tokenized_questions.json",
+  ),
+}, async () => {
+  const questions: { original: string }[] = JSON.parse(
+    await Deno.readTextFile(shared("tokenization/question_tokens.json")),
+  );
+  const basic: string[][] = JSON.parse(
+    await Deno.readTextFile(shared("tokenization/basic_tokenized_questions.json")),
+  );
+  assert.equal(basic.length, 10570);
+  // BasicTokenizer(do_lower_case=True) lowercases and strips accents per word before splitting
+  // punctuation, which neither changes; a word of combining marks alone becomes nothing.
+  const uncased = (t: string) => t.toLowerCase().normalize("NFD").replace(/\p{Mn}/gu, "");
+  for (let i = 0; i < basic.length; i++) {
+    const got = bertPreTokenize(questions[i].original).map(uncased).filter((t) => t);
+    assert.deepEqual(got, basic[i], `question ${i}: ${questions[i].original}`);
+  }
 });
 
 Deno.test("no [UNK] on generated train and held-out eval text", () => {

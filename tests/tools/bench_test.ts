@@ -2,6 +2,7 @@
 // number positive (or non-negative for counts and differences) or null. Never asserts speed.
 
 import assert from "node:assert/strict";
+import { runDeno } from "../_data.ts";
 
 const REQUIRED = [
   "matmul_1024_gflops",
@@ -36,15 +37,11 @@ Deno.test("bench --quick --json ends with a JSON line of positive-or-null measur
   // Generous: the quick run takes about a minute on a busy 2-core software adapter.
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), 600_000);
-  const p = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", config, script, "--quick", "--json"],
-    stdout: "piped",
-    stderr: "piped",
-    signal: ac.signal,
-  }).output().finally(() => clearTimeout(timer));
-  const dec = new TextDecoder();
-  const stdout = dec.decode(p.stdout), stderr = dec.decode(p.stderr);
-  assert.equal(p.code, 0, stderr);
+  const { code, stdout, stderr } = await runDeno(
+    ["run", "-A", "--config", config, script, "--quick", "--json"],
+    { signal: ac.signal },
+  ).finally(() => clearTimeout(timer));
+  assert.equal(code, 0, stderr);
   const j = JSON.parse(stdout.trim().split("\n").at(-1)!);
   assert.equal(j.quick, true);
   assert.equal(typeof j.adapter?.name, "string");
