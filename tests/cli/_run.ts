@@ -1,6 +1,6 @@
 // Runs a CLI script as a subprocess, as a user would.
 
-import { type ProcessResult, runDeno } from "../_data.ts";
+import { type ProcessResult, ROOT, runDeno } from "../_data.ts";
 
 /** stdout, stderr and exit code of `deno run -A src/cli/<name>.ts ...args`, and its JSON last line. */
 export async function runScript(
@@ -15,6 +15,17 @@ export async function runScript(
     last = JSON.parse(lines[lines.length - 1]);
   } catch { /* not JSON */ }
   return { ...r, last };
+}
+
+/** `deno run -A src/cli/<name>.ts ...args` started in the background, to signal or kill. */
+export function spawnScript(name: string, args: string[], output = false): Deno.ChildProcess {
+  const io = output ? "piped" : "null";
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `src/cli/${name}.ts`, ...args],
+    cwd: ROOT,
+    stdout: io,
+    stderr: io,
+  }).spawn();
 }
 
 /** stderr without the software adapter's harmless XDG_RUNTIME_DIR warnings. */

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { loadBertForQa, openSafetensors, readTrainerPointer } from "../../mod.ts";
-import { errorLines, runScript } from "../cli/_run.ts";
+import { errorLines, runScript, spawnScript } from "../cli/_run.ts";
 import { HAS_F16, rng } from "../_helpers.ts";
 
 const SMALL = [
@@ -102,18 +102,13 @@ async function verifyRun(dir: string): Promise<number> {
 
 Deno.test("SIGKILL at random moments during saves never breaks the last checkpoint", async () => {
   const dir = await Deno.makeTempDir();
-  const script = new URL("../../src/cli/train.ts", import.meta.url).pathname;
   const r = rng(11);
   let steps = 0;
   for (let round = 0; round < 6; round++) {
     const args = round === 0
       ? ["--max-steps", "400", "--save-every", "1", "--out", dir, ...SMALL]
       : ["--resume", dir, "--save-every", "1"];
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", script, ...args],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
+    const child = spawnScript("train", args);
     // Wait until the run is saving every step, then kill at a random moment.
     const t0 = Date.now();
     while (Date.now() - t0 < 60_000) {
@@ -135,12 +130,11 @@ Deno.test("SIGKILL at random moments during saves never breaks the last checkpoi
 
 Deno.test("SIGINT saves a resumable checkpoint and exits cleanly", async () => {
   const dir = await Deno.makeTempDir();
-  const script = new URL("../../src/cli/train.ts", import.meta.url).pathname;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", script, "--max-steps", "400", "--save-every", "3", "--out", dir, ...SMALL],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = spawnScript(
+    "train",
+    ["--max-steps", "400", "--save-every", "3", "--out", dir, ...SMALL],
+    true,
+  );
   const t0 = Date.now();
   while (Date.now() - t0 < 60_000) {
     try {
