@@ -11,7 +11,7 @@ import type { InitCtx } from "../init.ts";
 import { Head } from "../with_head.ts";
 
 /** HF's ignore index: a sequence labelled -100 is left out of the loss. */
-export const IGNORE_LABEL = -100;
+export const IGNORE_LABEL: number = -100;
 
 /** A batch with optional class labels, one per sequence. */
 export interface ClassificationInput extends BertBatch {
