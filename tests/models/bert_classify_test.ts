@@ -97,6 +97,8 @@ Deno.test("a QA checkpoint loads as the backbone: pooler and classifier newly in
   });
   assert.equal(architecture, "BertForSequenceClassification");
   assert.ok(model instanceof BertForSequenceClassification);
+  // The head draws its dropout masks from the encoder's context (seed, step), so resume is exact.
+  assert.equal(model.head.drop, model.bert.drop);
   assert.deepEqual(report.newlyInitialized.sort(), [
     "bert.pooler.dense.bias",
     "bert.pooler.dense.weight",
