@@ -74,8 +74,10 @@ export * from "./src/models/init.ts";
 export * from "./src/models/positions.ts";
 export * from "./src/models/bert.ts";
 export * from "./src/models/bert_qa.ts";
+export * from "./src/models/bert_classify.ts";
 export * from "./src/models/with_head.ts";
 export * from "./src/models/heads/qa.ts";
+export * from "./src/models/heads/classification.ts";
 export * from "./src/models/registry.ts";
 export * from "./src/models/checkpoint.ts";
 

@@ -1,16 +1,23 @@
 #!/usr/bin/python3
-"""Golden fixtures for BERT-QA parity, from the equations of HF BertForQuestionAnswering in PyTorch.
+"""Golden fixtures for BERT parity, from the equations of HF BertForQuestionAnswering and
+BertForSequenceClassification in PyTorch.
 
 Regenerate (Debian: apt-get install -y python3-torch libopenblas0-pthread):
-    /usr/bin/python3 tools/bert_golden.py
-Writes tests/fixtures/bert_qa_<name>/{config.json, model.safetensors, golden.safetensors}:
-the random weights in HF layout, and the inputs, start/end logits, loss and the gradient of
-every parameter, computed in float64 from float32-rounded weights (dropout off).
+    /usr/bin/python3 tools/bert_golden.py [qa] [classify]     (no argument: both)
+Writes tests/fixtures/bert_qa_<name>/ and tests/fixtures/bert_classify_<name>/, each with
+{config.json, model.safetensors, golden.safetensors}: the random weights in HF layout, and the
+inputs, logits, loss and the gradient of every parameter, computed in float64 from
+float32-rounded weights (dropout off).
+
+Other torch versions round the analytically-zero gradients (noise at 1e-17) differently, so
+regenerating a fixture can change its golden file without changing what it tests: pass only
+the family you changed.
 """
 import json
 import math
 import os
 import struct
+import sys
 
 import torch
 
@@ -37,7 +44,7 @@ def write_safetensors(path, tensors):
             f.write(b)
 
 
-def make_params(cfg, gen):
+def make_params(cfg, gen, head="qa"):
     h, i, v = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
     p = {}
 
@@ -65,12 +72,16 @@ def make_params(cfg, gen):
         linear(pre + "intermediate.dense", i, h)
         linear(pre + "output.dense", h, i)
         ln(pre + "output.LayerNorm")
-    linear("qa_outputs", 2, h)
+    if head == "qa":
+        linear("qa_outputs", 2, h)
+    else:
+        linear("bert.pooler.dense", h, h)
+        linear("classifier", len(cfg["id2label"]), h)
     return p
 
 
-def forward(cfg, p, ids, types, mask, start, end, padding_idx=True):
-    """HF BertForQuestionAnswering.forward with dropout off, in the dtype of the parameters.
+def encode(cfg, p, ids, types, mask, padding_idx=True):
+    """HF BertModel's last hidden state with dropout off, in the dtype of the parameters.
 
     padding_idx=False gathers the word embeddings by plain indexing (the [PAD] row then gets a
     gradient, unlike HF): tools/parity_trainer.py --no-padding-idx uses it."""
@@ -78,9 +89,6 @@ def forward(cfg, p, ids, types, mask, start, end, padding_idx=True):
     h, a = cfg["hidden_size"], cfg["num_attention_heads"]
     d = h // a
     eps = cfg["layer_norm_eps"]
-
-    def lin(x, name):
-        return x @ p[name + ".weight"].T + p[name + ".bias"]
 
     def ln(x, name):
         return torch.nn.functional.layer_norm(x, (h,), p[name + ".weight"], p[name + ".bias"], eps)
@@ -100,15 +108,25 @@ def forward(cfg, p, ids, types, mask, start, end, padding_idx=True):
         def heads(t):
             return t.view(b, s, a, d).permute(0, 2, 1, 3)
 
-        q = heads(lin(x, pre + "attention.self.query"))
-        k = heads(lin(x, pre + "attention.self.key"))
-        v = heads(lin(x, pre + "attention.self.value"))
+        q = heads(lin(x, p, pre + "attention.self.query"))
+        k = heads(lin(x, p, pre + "attention.self.key"))
+        v = heads(lin(x, p, pre + "attention.self.value"))
         scores = q @ k.transpose(-1, -2) / math.sqrt(d) + ext
         ctx = (scores.softmax(-1) @ v).permute(0, 2, 1, 3).reshape(b, s, h)
-        x = ln(lin(ctx, pre + "attention.output.dense") + x, pre + "attention.output.LayerNorm")
-        inter = torch.nn.functional.gelu(lin(x, pre + "intermediate.dense"))
-        x = ln(lin(inter, pre + "output.dense") + x, pre + "output.LayerNorm")
-    logits = lin(x, "qa_outputs")
+        x = ln(lin(ctx, p, pre + "attention.output.dense") + x, pre + "attention.output.LayerNorm")
+        inter = torch.nn.functional.gelu(lin(x, p, pre + "intermediate.dense"))
+        x = ln(lin(inter, p, pre + "output.dense") + x, pre + "output.LayerNorm")
+    return x
+
+
+def lin(x, p, name):
+    return x @ p[name + ".weight"].T + p[name + ".bias"]
+
+
+def forward(cfg, p, ids, types, mask, start, end, padding_idx=True):
+    """HF BertForQuestionAnswering.forward with dropout off (see encode)."""
+    s = ids.shape[1]
+    logits = lin(encode(cfg, p, ids, types, mask, padding_idx), p, "qa_outputs")
     start_logits, end_logits = logits[..., 0], logits[..., 1]
     ignored = s
     ce = torch.nn.CrossEntropyLoss(ignore_index=ignored)
@@ -116,10 +134,17 @@ def forward(cfg, p, ids, types, mask, start, end, padding_idx=True):
     return start_logits, end_logits, loss
 
 
-def make_case(name, cfg, batch, seq, lengths, starts, ends, seed):
-    gen = torch.Generator().manual_seed(seed)
-    p32 = make_params(cfg, gen)
-    p = {k: v.double().requires_grad_(True) for k, v in p32.items()}
+def classify(cfg, p, ids, types, mask, labels):
+    """HF BertForSequenceClassification.forward with dropout off: pooler (tanh of dense on
+    [CLS]), classifier, single-label cross-entropy (ignore_index -100)."""
+    x = encode(cfg, p, ids, types, mask)
+    pooled = torch.tanh(lin(x[:, 0], p, "bert.pooler.dense"))
+    logits = lin(pooled, p, "classifier")
+    loss = torch.nn.CrossEntropyLoss()(logits.view(-1, len(cfg["id2label"])), labels.view(-1))
+    return logits, loss
+
+
+def random_batch(cfg, batch, seq, lengths, gen):
     ids = torch.randint(1, cfg["vocab_size"], (batch, seq), generator=gen)
     types = torch.zeros(batch, seq, dtype=torch.long)
     mask = torch.zeros(batch, seq, dtype=torch.long)
@@ -127,25 +152,54 @@ def make_case(name, cfg, batch, seq, lengths, starts, ends, seed):
         mask[r, :n] = 1
         types[r, n // 2:n] = 1
         ids[r, n:] = 0
+    return ids, types, mask
+
+
+def write_case(out, cfg, architecture, p32, p, golden):
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump({**cfg, "architectures": [architecture], "model_type": "bert"}, f, indent=2)
+        f.write("\n")
+    write_safetensors(os.path.join(out, "model.safetensors"), p32)
+    for k, v in p.items():
+        golden["grad." + k] = v.grad.float()
+    write_safetensors(os.path.join(out, "golden.safetensors"), golden)
+
+
+def make_case(name, cfg, batch, seq, lengths, starts, ends, seed):
+    gen = torch.Generator().manual_seed(seed)
+    p32 = make_params(cfg, gen)
+    p = {k: v.double().requires_grad_(True) for k, v in p32.items()}
+    ids, types, mask = random_batch(cfg, batch, seq, lengths, gen)
     start, end = torch.tensor(starts), torch.tensor(ends)
     sl, el, loss = forward(cfg, p, ids, types, mask, start, end)
     loss.backward()
-    out = os.path.join(ROOT, f"bert_qa_{name}")
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "config.json"), "w") as f:
-        json.dump({**cfg, "architectures": ["BertForQuestionAnswering"], "model_type": "bert"}, f, indent=2)
-        f.write("\n")
-    write_safetensors(os.path.join(out, "model.safetensors"), p32)
     golden = {
         "input_ids": ids.int(), "token_type_ids": types.int(), "attention_mask": mask.int(),
         "start_positions": start.int(), "end_positions": end.int(),
         "start_logits": sl.detach().float(), "end_logits": el.detach().float(),
         "loss": loss.detach().float().reshape(1),
     }
-    for k, v in p.items():
-        golden["grad." + k] = v.grad.float()
-    write_safetensors(os.path.join(out, "golden.safetensors"), golden)
+    write_case(os.path.join(ROOT, f"bert_qa_{name}"), cfg, "BertForQuestionAnswering", p32, p, golden)
     print(name, "loss", loss.item())
+
+
+def make_classify_case(name, cfg, batch, seq, lengths, labels, seed):
+    gen = torch.Generator().manual_seed(seed)
+    p32 = make_params(cfg, gen, head="classify")
+    p = {k: v.double().requires_grad_(True) for k, v in p32.items()}
+    ids, types, mask = random_batch(cfg, batch, seq, lengths, gen)
+    labels = torch.tensor(labels)
+    logits, loss = classify(cfg, p, ids, types, mask, labels)
+    loss.backward()
+    golden = {
+        "input_ids": ids.int(), "token_type_ids": types.int(), "attention_mask": mask.int(),
+        "labels": labels.int(), "logits": logits.detach().float(),
+        "loss": loss.detach().float().reshape(1),
+    }
+    write_case(os.path.join(ROOT, f"bert_classify_{name}"), cfg, "BertForSequenceClassification",
+               p32, p, golden)
+    print("classify", name, "loss", loss.item())
 
 
 if __name__ == "__main__":
@@ -154,8 +208,18 @@ if __name__ == "__main__":
                 layer_norm_eps=1e-12, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
                 pad_token_id=0, initializer_range=0.02)
 
-    # Sequence 13 (no tile multiple) with 4 padding positions masked out; batch of 1.
-    make_case("odd", BASE, 1, 13, [9], [3], [5], seed=1)
-    # Batch 3 with padding, one answer position past the sequence (clamped, then ignored by HF).
-    make_case("batch", {**BASE, "num_hidden_layers": 1, "layer_norm_eps": 1e-5}, 3, 11,
-              [11, 7, 5], [2, 40, 0], [4, 1, 3], seed=2)
+    families = set(sys.argv[1:]) or {"qa", "classify"}
+    if "qa" in families:
+        # Sequence 13 (no tile multiple) with 4 padding positions masked out; batch of 1.
+        make_case("odd", BASE, 1, 13, [9], [3], [5], seed=1)
+        # Batch 3 with padding, one answer position past the sequence (clamped, then ignored).
+        make_case("batch", {**BASE, "num_hidden_layers": 1, "layer_norm_eps": 1e-5}, 3, 11,
+                  [11, 7, 5], [2, 40, 0], [4, 1, 3], seed=2)
+    if "classify" in families:
+        # 3 classes with names, odd sequence 13 and hidden 21 (7 heads of 3), batch 5 with
+        # padding; one sequence labelled -100 is left out of the loss, as in HF.
+        labels = {"id2label": {"0": "negative", "1": "neutral", "2": "positive"},
+                  "label2id": {"negative": 0, "neutral": 1, "positive": 2}}
+        make_classify_case("odd", {**BASE, "hidden_size": 21, "num_attention_heads": 7,
+                                   **labels},
+                           5, 13, [13, 9, 4, 11, 1], [2, 0, 1, -100, 2], seed=3)

@@ -4,8 +4,9 @@ import { type CheckpointReader, openCheckpoint, writeSafetensors } from "../io/s
 import { type Files, hostFiles } from "../io/files.ts";
 import type { Module } from "../nn/module.ts";
 import { sync } from "../gpu/kernel.ts";
-import { type BertConfig, readBertConfig } from "./config.ts";
+import { type BertConfig, readBertConfig, withLabels } from "./config.ts";
 import { BertForQuestionAnswering } from "./bert_qa.ts";
+import { BertForSequenceClassification } from "./bert_classify.ts";
 import { modelFor, type TaskModel } from "./registry.ts";
 import { EncoderWithHead } from "./with_head.ts";
 import { CheckpointError } from "../util/errors.ts";
@@ -86,8 +87,10 @@ export async function loadWeights(
  * Loads a HF-layout directory (`config.json` + `model.safetensors` or shards) as the model
  * the registry picks (see {@linkcode resolveArchitecture}): `opts.task` picks by
  * `model_type`, else `config.json`'s `architectures` decides. Encoder weights may come
- * bare (a base-model checkpoint); missing head weights are initialized N(0, 0.02) with a
- * warning, as `from_pretrained` does; a missing encoder weight is an error. `opts.files`
+ * bare (a base-model checkpoint); missing head weights (and a missing pooler, which QA and
+ * MLM checkpoints lack) are initialized N(0, initializer_range) with a warning, as
+ * `from_pretrained` does; any other missing encoder weight is an error. `opts.configure`
+ * adjusts the config before the model is built (e.g. {@linkcode withLabels}). `opts.files`
  * defaults to the host's file system.
  *
  * @example
@@ -100,19 +103,26 @@ export async function loadWeights(
  */
 export async function loadModel(
   dir: string,
-  opts: { task?: string; architecture?: string; seed?: number; quiet?: boolean; files?: Files } =
-    {},
+  opts: {
+    task?: string;
+    architecture?: string;
+    seed?: number;
+    quiet?: boolean;
+    files?: Files;
+    configure?: (c: BertConfig) => BertConfig;
+  } = {},
 ): Promise<{ model: TaskModel; config: BertConfig; report: LoadReport; architecture: string }> {
   const files = opts.files ?? await hostFiles();
   const path = `${dir}/config.json`;
-  const config = await readBertConfig(path, files);
+  const read = await readBertConfig(path, files);
+  const config = opts.configure ? opts.configure(read) : read;
   const reader = await openCheckpoint(dir, files);
   try {
     const { model, architecture, prefix } = modelFor(config, opts, path);
     try {
       const report = await loadWeights(model, reader, {
         prefix: `${prefix}.`,
-        mayBeNew: (n) => !n.startsWith(`${prefix}.`),
+        mayBeNew: (n) => !n.startsWith(`${prefix}.`) || n.startsWith(`${prefix}.pooler.`),
       });
       if (!opts.quiet) warn(dir, architecture, report);
       return { model, config, report, architecture };
@@ -148,6 +158,41 @@ export async function loadBertForQa(
     throw new CheckpointError(
       dir,
       `the question-answering model is not a BertForQuestionAnswering`,
+    );
+  }
+  return { model, config, report };
+}
+
+/**
+ * Loads a HF-layout directory as BertForSequenceClassification; see {@linkcode loadModel}.
+ * A QA or MLM checkpoint loads as the backbone, its pooler and classifier newly initialized.
+ * `opts.labels` replaces the config's classes (see {@linkcode withLabels}); a checkpoint
+ * whose classifier has another number of classes is then a shape error.
+ *
+ * @example
+ * ```ts
+ * import { initGpu, loadBertForSequenceClassification } from "webgpu-bert";
+ * await initGpu();
+ * const { model, report } = await loadBertForSequenceClassification("tests/fixtures/bert_qa_odd",
+ *   { quiet: true, labels: ["negative", "positive"] });
+ * console.log(model.config.id2label[1], report.newlyInitialized.length); // positive 4
+ * ```
+ */
+export async function loadBertForSequenceClassification(
+  dir: string,
+  opts: { seed?: number; quiet?: boolean; files?: Files; labels?: readonly string[] } = {},
+): Promise<{ model: BertForSequenceClassification; config: BertConfig; report: LoadReport }> {
+  const { labels, ...rest } = opts;
+  const { model, config, report } = await loadModel(dir, {
+    ...rest,
+    task: "text-classification",
+    configure: labels ? (c) => withLabels(c, labels) : undefined,
+  });
+  if (!(model instanceof BertForSequenceClassification)) {
+    model.dispose();
+    throw new CheckpointError(
+      dir,
+      `the text-classification model is not a BertForSequenceClassification`,
     );
   }
   return { model, config, report };

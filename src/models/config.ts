@@ -35,11 +35,19 @@ export interface BertConfig {
   architectures?: string[];
   /** "bert", or a RoBERTa-family type (see {@linkcode MODEL_TYPES}). */
   model_type?: string;
+  /** Classes of a sequence classifier: the size of `id2label` (HF's default 2). */
+  num_labels: number;
+  /** Class id → name, keyed by the id in decimal as in JSON (HF's default `LABEL_<id>`). */
+  id2label: Record<string, string>;
+  /** Class name → id, the inverse of `id2label`. */
+  label2id: Record<string, number>;
+  /** Dropout before a classifier; null or absent: `hidden_dropout_prob`. */
+  classifier_dropout?: number | null;
   /** Other HF fields, kept so that a saved config round-trips. */
   [extra: string]: unknown;
 }
 
-const DEFAULTS: BertConfig = {
+const DEFAULTS: Omit<BertConfig, "num_labels" | "id2label" | "label2id"> = {
   vocab_size: 30522,
   hidden_size: 768,
   num_hidden_layers: 12,
@@ -151,7 +159,92 @@ export function bertConfig(raw: unknown, path = "config"): BertConfig {
   if (!Number.isInteger(c.pad_token_id) || c.pad_token_id < 0 || c.pad_token_id >= c.vocab_size) {
     throw new ConfigError(path, `pad_token_id must be in [0, vocab_size)`);
   }
-  return c;
+  const cd = c.classifier_dropout;
+  if (cd !== undefined && cd !== null && (typeof cd !== "number" || !(cd >= 0 && cd < 1))) {
+    throw new ConfigError(
+      path,
+      `classifier_dropout must be null or in [0, 1), got ${JSON.stringify(cd)}`,
+    );
+  }
+  return { ...c, ...labelMaps(given, path) };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+// HF's label fields: id2label decides num_labels (HF only warns when they disagree; a
+// mismatch is refused here, as is a label2id that contradicts id2label). The one tolerated
+// disagreement is a label2id left at the defaults beside renamed labels, common on the hub:
+// it is rebuilt from id2label.
+function labelMaps(
+  given: Record<string, unknown>,
+  path: string,
+): Pick<BertConfig, "num_labels" | "id2label" | "label2id"> {
+  const n = given.num_labels;
+  if (n !== undefined && (typeof n !== "number" || !Number.isInteger(n) || n <= 0 || n > 1e6)) {
+    throw new ConfigError(path, `num_labels must be a positive integer, got ${JSON.stringify(n)}`);
+  }
+  let names: string[];
+  if (given.id2label === undefined || given.id2label === null) {
+    names = defaultLabels(n ?? 2);
+  } else {
+    const raw = given.id2label;
+    if (!isRecord(raw)) throw new ConfigError(path, "id2label must be an object {id: name}");
+    const size = Object.keys(raw).length;
+    if (size === 0 || size > 1e6) throw new ConfigError(path, "id2label must name 1 to 1e6 labels");
+    names = [];
+    for (let i = 0; i < size; i++) {
+      const name = raw[String(i)];
+      if (typeof name !== "string") {
+        throw new ConfigError(path, `id2label must map each id 0..${size - 1} to a name (id ${i})`);
+      }
+      names.push(name);
+    }
+    if (n !== undefined && n !== size) {
+      throw new ConfigError(path, `num_labels ${n} disagrees with id2label's ${size} labels`);
+    }
+  }
+  const id2label: Record<string, string> = {};
+  const label2id: Record<string, number> = {};
+  names.forEach((name, i) => {
+    if (Object.hasOwn(label2id, name)) {
+      throw new ConfigError(path, `id2label names ${JSON.stringify(name)} twice`);
+    }
+    id2label[String(i)] = name;
+    label2id[name] = i;
+  });
+  const raw = given.label2id;
+  if (raw !== undefined && raw !== null) {
+    if (!isRecord(raw)) throw new ConfigError(path, "label2id must be an object {name: id}");
+    const same = (m: Record<string, unknown>, want: string[]) =>
+      Object.keys(m).length === want.length && want.every((name, i) => m[name] === i);
+    if (!same(raw, names) && !same(raw, defaultLabels(names.length))) {
+      throw new ConfigError(path, `label2id ${JSON.stringify(raw)} is not the inverse of id2label`);
+    }
+  }
+  return { num_labels: names.length, id2label, label2id };
+}
+
+function defaultLabels(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `LABEL_${i}`);
+}
+
+/**
+ * `config` with the classes `labels` (id i is `labels[i]`): `num_labels`, `id2label` and
+ * `label2id` replaced together, e.g. to put a classifier for a data set's classes on a
+ * backbone checkpoint.
+ *
+ * @example
+ * ```ts
+ * import { bertConfig, withLabels } from "webgpu-bert";
+ * const c = withLabels(bertConfig({}), ["negative", "positive", "neutral"]);
+ * console.log(c.num_labels, c.label2id.neutral); // 3 2
+ * ```
+ */
+export function withLabels(config: BertConfig, labels: readonly string[]): BertConfig {
+  const { num_labels: _n, id2label: _i, label2id: _l, ...rest } = config;
+  return bertConfig({ ...rest, id2label: Object.fromEntries(labels.map((l, i) => [i, l])) });
 }
 
 /** Parses and validates the text of a `config.json`; `path` names it in errors. */

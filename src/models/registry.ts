@@ -4,6 +4,7 @@
 import type { BertConfig } from "./config.ts";
 import { ConfigError } from "../util/errors.ts";
 import { BertForQuestionAnswering } from "./bert_qa.ts";
+import { BertForSequenceClassification } from "./bert_classify.ts";
 import type { BertBatch } from "./bert.ts";
 import type { EncoderWithHead, Head } from "./with_head.ts";
 
@@ -78,6 +79,15 @@ registerArchitecture("CamembertForQuestionAnswering", {
   ...qa,
   modelTypes: ["camembert"],
   prefix: "roberta",
+});
+
+// RoBERTa's classifier is a different head (classifier.dense + classifier.out_proj on <s>,
+// no pooler): not registered until it is written.
+registerArchitecture("BertForSequenceClassification", {
+  task: "text-classification",
+  modelTypes: ["bert"],
+  prefix: "bert",
+  build: (c, o) => new BertForSequenceClassification(c, o),
 });
 
 /**

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { bertConfig, ConfigError, readBertConfig } from "../../mod.ts";
+import { bertConfig, ConfigError, readBertConfig, withLabels } from "../../mod.ts";
 
 Deno.test("HF defaults fill missing fields", () => {
   const c = bertConfig({ vocab_size: 100 });
@@ -43,4 +43,48 @@ Deno.test("RoBERTa-family configs are accepted, with HF's RoBERTa defaults", () 
   assert.equal(x.type_vocab_size, 1);
   assert.equal(bertConfig({ model_type: "camembert", pad_token_id: 3 }).pad_token_id, 3);
   assert.equal(bertConfig({}).model_type, "bert");
+});
+
+Deno.test("labels: HF's defaults, id2label decides num_labels, inconsistent maps are refused", () => {
+  const d = bertConfig({});
+  assert.equal(d.num_labels, 2);
+  assert.deepEqual(d.id2label, { 0: "LABEL_0", 1: "LABEL_1" });
+  assert.deepEqual(d.label2id, { LABEL_0: 0, LABEL_1: 1 });
+  assert.deepEqual(bertConfig({ num_labels: 3 }).id2label, {
+    0: "LABEL_0",
+    1: "LABEL_1",
+    2: "LABEL_2",
+  });
+  const named = bertConfig({ id2label: { 1: "pos", 0: "neg" }, label2id: { neg: 0, pos: 1 } });
+  assert.equal(named.num_labels, 2);
+  assert.deepEqual(named.label2id, { neg: 0, pos: 1 });
+  // A label2id left at the defaults beside renamed labels (common on the hub) is rebuilt.
+  const stale = bertConfig({
+    id2label: { 0: "neg", 1: "pos" },
+    label2id: { LABEL_0: 0, LABEL_1: 1 },
+  });
+  assert.deepEqual(stale.label2id, { neg: 0, pos: 1 });
+  assert.equal(withLabels(named, ["a", "b", "c"]).label2id.c, 2);
+  const bad: [unknown, RegExp][] = [
+    [{ num_labels: 0 }, /num_labels must be a positive integer/],
+    [{ num_labels: "2" }, /num_labels must be a positive integer/],
+    [{ id2label: ["a", "b"] }, /id2label must be an object/],
+    [{ id2label: {} }, /id2label must name 1 to 1e6 labels/],
+    [{ id2label: { 0: "a", 2: "b" } }, /each id 0\.\.1 to a name \(id 1\)/],
+    [{ id2label: { 0: "a", 1: 7 } }, /each id 0\.\.1 to a name/],
+    [{ id2label: { 0: "a", 1: "a" } }, /names "a" twice/],
+    [{ num_labels: 3, id2label: { 0: "a", 1: "b" } }, /num_labels 3 disagrees with id2label's 2/],
+    [{ id2label: { 0: "a", 1: "b" }, label2id: { a: 1, b: 0 } }, /not the inverse of id2label/],
+    [{ id2label: { 0: "a", 1: "b" }, label2id: { a: 0 } }, /not the inverse of id2label/],
+    [{ label2id: [0, 1] }, /label2id must be an object/],
+    [{ classifier_dropout: 1 }, /classifier_dropout must be null or in \[0, 1\)/],
+  ];
+  for (const [raw, re] of bad) {
+    assert.throws(
+      () => bertConfig(raw, "x/config.json"),
+      (e: Error) =>
+        e instanceof ConfigError && e.message.startsWith("x/config.json: ") && re.test(e.message),
+      JSON.stringify(raw),
+    );
+  }
 });

@@ -30,6 +30,10 @@ Deno.test("config.json's architectures picks the class; a task picks by model_ty
     resolveArchitecture(base, { task: "question-answering" }).name,
     "BertForQuestionAnswering",
   );
+  assert.equal(
+    resolveArchitecture(base, { task: "text-classification" }).name,
+    "BertForSequenceClassification",
+  );
   for (
     const [type, name] of [
       ["roberta", "RobertaForQuestionAnswering"],
@@ -59,6 +63,12 @@ Deno.test("unknown or mismatched architectures are ConfigErrors listing the know
   );
   fails({ architectures: undefined }, {}, /names no architectures: pass a task \(known: /);
   fails({}, { task: "fill-mask" }, /no fill-mask architecture for model_type "bert" \(known: /);
+  // RoBERTa's classifier is another head (classifier.dense + out_proj), not registered yet.
+  fails(
+    { model_type: "roberta" },
+    { task: "text-classification" },
+    /no text-classification architecture for model_type "roberta"/,
+  );
   fails(
     { model_type: "roberta", architectures: ["BertForQuestionAnswering"] },
     {},
