@@ -209,7 +209,7 @@ export function sessionFlags(f: Flags, usage: string) {
 }
 
 /** `obj[a][b]…` for the key "a.b…". */
-function at(obj: Record<string, unknown>, key: string): unknown {
+function at(obj: object, key: string): unknown {
   return key.split(".").reduce<unknown>(
     (o, k) => (o as Record<string, unknown> | undefined)?.[k],
     obj,
@@ -224,8 +224,8 @@ function at(obj: Record<string, unknown>, key: string): unknown {
 export function checkResumeFlags(
   f: Flags,
   usage: string,
-  saved: Record<string, unknown>,
-  parsed: Record<string, unknown>,
+  saved: object,
+  parsed: object,
   keys: Record<string, string>,
 ): void {
   // keys: flag name → dotted key of the option, e.g. "adam-beta1" → "adamBetas.0".

@@ -33,7 +33,6 @@ import type { ResumeState } from "../train/trainer.ts";
 import {
   adapterPrecision,
   checkModelFlags,
-  type Flags,
   resumeOptions,
   scratchConfig,
   scratchTokenizer,
@@ -172,6 +171,8 @@ const RECIPE_KEYS = {
   out: "out",
 };
 
+type QaFlags = ReturnType<typeof parseFlags<typeof FLAGS>>;
+
 /** Where the data of a run comes from; saved with checkpoints so a resume reloads it. */
 interface DataSpec {
   train?: string;
@@ -217,7 +218,7 @@ interface QaRunState {
 }
 
 /** Continues the QA run in `dir` from its last verified checkpoint `p`. */
-async function resumeQa(dir: string, f: Flags, p: TrainerPointer & { dir: string }) {
+async function resumeQa(dir: string, f: QaFlags, p: TrainerPointer & { dir: string }) {
   const st = p.state as unknown as QaRunState;
   const o = resumeOptions(f, USAGE, dir, st, recipe(f), RECIPE_KEYS);
   const { train, evalSet } = await loadData(st.data);
@@ -280,7 +281,7 @@ function asExamples(json: unknown, name: string): QAExample[] {
 }
 
 /** The run's options and data spec from the flags, over the embedded or the file recipe. */
-function recipe(f: Flags): { opts: TrainOptions; spec: DataSpec } {
+function recipe(f: QaFlags): { opts: TrainOptions; spec: DataSpec } {
   const d = f.train ? FILE_RECIPE : EMBEDDED;
   const t = trainerFlags(f, USAGE, d);
   const opts: TrainOptions = {
