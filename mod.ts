@@ -91,5 +91,6 @@ export * from "./src/qa/synthetic.ts";
 
 // Text.
 export * from "./src/text/tokenizer.ts";
+export * from "./src/text/sentencepiece.ts";
 export * from "./src/text/vocab_builder.ts";
 export * from "./src/io/download.ts";

@@ -7,12 +7,12 @@ import { bertConfig, PRESETS } from "../models/config.ts";
 import { BertForQuestionAnswering } from "../models/bert_qa.ts";
 import { loadSquad, parseSquad, type QAExample } from "../qa/dataset.ts";
 import { defaultSplits, koreanQaCharset } from "../qa/synthetic.ts";
-import { loadQaModelDir } from "../qa/model_dir.ts";
+import { loadQaModelDir, loadTokenizerFile } from "../qa/model_dir.ts";
 import { type TrainOptions, trainQa, type TrainSummary } from "../qa/task.ts";
 import { TrainingInterrupted } from "../train/trainer.ts";
 import { readTrainerPointer } from "../train/checkpoint.ts";
 import { buildWordPieceVocab } from "../text/vocab_builder.ts";
-import { BertTokenizer } from "../text/tokenizer.ts";
+import { BertTokenizer, type TextTokenizer } from "../text/tokenizer.ts";
 import { DataError, parseFlags, runCli, UsageError } from "./_common.ts";
 import {
   checkResumeFlags,
@@ -47,7 +47,7 @@ without --config its model is BERT-tiny with a 256-wide FFN, --config tiny gives
 model
   --model DIR            HF-layout directory (config.json, model.safetensors, tokenizer)
   --config NAME          from scratch: tiny | mini | small | base
-  --tokenizer FILE       tokenizer.json for --config
+  --tokenizer FILE       tokenizer.json or SentencePiece .model for --config
   --vocab FILE           WordPiece vocab.txt for --config (cased; --lowercase to lowercase)
   --lowercase            lowercase and strip accents with --vocab (bert-base-uncased style)
 data
@@ -343,11 +343,11 @@ export async function main(args: string[]): Promise<void> {
   console.error(`adapter: ${gpu.info.name} (${gpu.info.backend})`);
   opts.precision = adapterPrecision(opts.precision!, gpu.info);
   let model: BertForQuestionAnswering;
-  let tokenizer: BertTokenizer;
+  let tokenizer: TextTokenizer;
   if (f.model) {
     ({ model, tokenizer } = await loadQaModelDir(f.model, { seed }));
   } else {
-    if (f.tokenizer) tokenizer = BertTokenizer.fromFile(f.tokenizer);
+    if (f.tokenizer) tokenizer = await loadTokenizerFile(f.tokenizer);
     else if (f.vocab) {
       tokenizer = BertTokenizer.fromVocab(f.vocab, { lowercase: !!f.lowercase });
     } else if (generated) {

@@ -2,7 +2,8 @@
 
 import { loadBertForQa } from "../models/checkpoint.ts";
 import type { BertForQuestionAnswering } from "../models/bert_qa.ts";
-import { BertTokenizer } from "../text/tokenizer.ts";
+import { SentencePieceTokenizer } from "../text/sentencepiece.ts";
+import { BertTokenizer, type TextTokenizer } from "../text/tokenizer.ts";
 import { DataError } from "../util/errors.ts";
 
 async function exists(path: string): Promise<boolean> {
@@ -15,11 +16,43 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /**
- * Loads a tokenizer from a model directory: `tokenizer.json`, else `vocab.txt` with
- * `do_lower_case` from `tokenizer_config.json` (HF's BertTokenizer default: true).
+ * Loads a tokenizer file: a SentencePiece model (`*.model`, e.g. KoBERT's) or a Hugging Face
+ * `tokenizer.json`.
+ *
+ * @example
+ * ```ts
+ * import { loadTokenizerFile } from "webgpu-bert";
+ * const tok = await loadTokenizerFile("tests/fixtures/sentencepiece/nsmc_unigram.model");
+ * console.log(tok.idToToken(tok.clsId)); // [CLS]
+ * ```
  */
-export async function loadTokenizerDir(dir: string): Promise<BertTokenizer> {
+export async function loadTokenizerFile(path: string): Promise<TextTokenizer> {
+  if (path.endsWith(".model")) return await SentencePieceTokenizer.fromFile(path);
+  return BertTokenizer.fromFile(path);
+}
+
+/** The SentencePiece model of a directory: its one `*.model` file, or null when none. */
+async function sentencePieceFile(dir: string): Promise<string | null> {
+  const found: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    if (e.isFile && e.name.endsWith(".model")) found.push(e.name);
+  }
+  if (found.length > 1) {
+    throw new DataError(dir, `several SentencePiece models (${found.sort().join(", ")})`);
+  }
+  return found.length ? `${dir}/${found[0]}` : null;
+}
+
+/**
+ * Loads a tokenizer from a model directory: `tokenizer.json`, else a SentencePiece `*.model`
+ * (KoBERT's `tokenizer_78b3253a26.model`; its `vocab.txt` is then not a WordPiece vocab), else
+ * `vocab.txt` with `do_lower_case` from `tokenizer_config.json` (HF's BertTokenizer default:
+ * true).
+ */
+export async function loadTokenizerDir(dir: string): Promise<TextTokenizer> {
   if (await exists(`${dir}/tokenizer.json`)) return BertTokenizer.fromFile(`${dir}/tokenizer.json`);
+  const spm = await sentencePieceFile(dir);
+  if (spm) return await SentencePieceTokenizer.fromFile(spm);
   if (await exists(`${dir}/vocab.txt`)) {
     let lowercase = true;
     let stripAccents: boolean | undefined;
@@ -37,7 +70,7 @@ export async function loadTokenizerDir(dir: string): Promise<BertTokenizer> {
     }
     return BertTokenizer.fromVocab(`${dir}/vocab.txt`, { lowercase, stripAccents });
   }
-  throw new DataError(dir, "no tokenizer.json or vocab.txt in the model directory");
+  throw new DataError(dir, "no tokenizer.json, *.model or vocab.txt in the model directory");
 }
 
 /**
@@ -53,7 +86,7 @@ export async function loadTokenizerDir(dir: string): Promise<BertTokenizer> {
 export async function loadQaModelDir(
   dir: string,
   opts: { seed?: number; quiet?: boolean } = {},
-): Promise<{ model: BertForQuestionAnswering; tokenizer: BertTokenizer }> {
+): Promise<{ model: BertForQuestionAnswering; tokenizer: TextTokenizer }> {
   if (!(await exists(dir))) throw new DataError(dir, "model directory not found");
   const tokenizer = await loadTokenizerDir(dir);
   const { model } = await loadBertForQa(dir, opts);

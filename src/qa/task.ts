@@ -3,7 +3,7 @@
 
 import type { BertForQuestionAnswering } from "../models/bert_qa.ts";
 import { saveModel } from "../models/checkpoint.ts";
-import type { BertTokenizer } from "../text/tokenizer.ts";
+import type { TextTokenizer } from "../text/tokenizer.ts";
 import {
   type ResumeState,
   type TaskEvaluation,
@@ -27,7 +27,10 @@ import { writePredictions } from "./postprocess.ts";
 /** Hyperparameters of a QA fine-tuning run: the Trainer's and the QA windows' (the CLI's flags). */
 export interface TrainOptions extends TrainerOptions, EvalOptions {}
 
-/** Files of a QA checkpoint that also live at the run dir's root (HF layout). */
+/**
+ * Files of a QA checkpoint with a WordPiece tokenizer that also live at the run dir's root (HF
+ * layout); with another tokenizer, its own `savedFiles` replace the tokenizer's four.
+ */
 export const ROOT_FILES: readonly string[] = [
   "config.json",
   "model.safetensors",
@@ -68,7 +71,7 @@ export interface QaEvaluation extends TaskEvaluation {
 /** Saves model, config and tokenizer in HF layout into `dir`. */
 export async function saveQaModel(
   model: BertForQuestionAnswering,
-  tokenizer: BertTokenizer,
+  tokenizer: TextTokenizer,
   dir: string,
 ): Promise<void> {
   await saveModel(model, model.config, dir);
@@ -137,25 +140,26 @@ export class QaTask implements TrainTask<QaBatch, QaEvaluation> {
     greaterIsBetter: true,
   };
   /** HF layout files linked at the run dir's root. */
-  readonly rootFiles: readonly string[] = ROOT_FILES;
+  readonly rootFiles: readonly string[];
   /** The model as the Trainer drives it. */
   readonly model: TrainableModel;
 
   private constructor(
     readonly qa: BertForQuestionAnswering,
-    readonly tokenizer: BertTokenizer,
+    readonly tokenizer: TextTokenizer,
     readonly features: readonly QaFeature[],
     readonly evalSet: readonly QAExample[],
     readonly o: EvalOptions,
     readonly summary: string,
   ) {
     this.model = qaTrainable(qa);
+    this.rootFiles = ["config.json", "model.safetensors", ...tokenizer.savedFiles];
   }
 
   /** Builds the training windows of `train` (one feature per window). */
   static async create(
     model: BertForQuestionAnswering,
-    tokenizer: BertTokenizer,
+    tokenizer: TextTokenizer,
     train: readonly QAExample[],
     evalSet: readonly QAExample[],
     o: EvalOptions,
@@ -228,7 +232,7 @@ export class QaTask implements TrainTask<QaBatch, QaEvaluation> {
  */
 export async function trainQa(
   model: BertForQuestionAnswering,
-  tokenizer: BertTokenizer,
+  tokenizer: TextTokenizer,
   train: readonly QAExample[],
   evalSet: readonly QAExample[],
   o: TrainOptions,

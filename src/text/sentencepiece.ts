@@ -14,11 +14,7 @@ import {
   PieceType,
   type SentencePieceSpec,
 } from "./sentencepiece_model.ts";
-import {
-  ByteTrie,
-  SentencePieceNormalizer,
-  utf8Length,
-} from "./sentencepiece_normalizer.ts";
+import { ByteTrie, SentencePieceNormalizer, utf8Length } from "./sentencepiece_normalizer.ts";
 import type {
   EncodeOptions,
   Offset,
@@ -133,7 +129,11 @@ export class SentencePieceTokenizer implements TextTokenizer {
     this.#modelUnk = unk;
     this.#minScore = minScore;
     this.#maxScore = maxScore;
-    this.#normalizer = new SentencePieceNormalizer(spec, hasUserDefined ? userDefined : null, source);
+    this.#normalizer = new SentencePieceNormalizer(
+      spec,
+      hasUserDefined ? userDefined : null,
+      source,
+    );
     const special = (names: string[], fallback: number, what: string) => {
       for (const n of names) if (this.#ids.has(n)) return this.#ids.get(n)!;
       if (fallback >= 0 && fallback < pieces.length) return fallback;
@@ -198,6 +198,13 @@ export class SentencePieceTokenizer implements TextTokenizer {
     return new SentencePieceTokenizer(bytes, path);
   }
 
+  /** The files {@linkcode SentencePieceTokenizer.save} writes. */
+  readonly savedFiles: readonly string[] = [
+    SENTENCEPIECE_MODEL_FILE,
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+  ];
+
   /** Number of pieces. */
   get vocabSize(): number {
     return this.#pieces.length;
@@ -250,7 +257,9 @@ export class SentencePieceTokenizer implements TextTokenizer {
         out.offsets[last][1] = e;
       } else {
         out.ids.push(id);
-        out.pieces.push(isUnk ? decoder.decode(bytes.subarray(start, end)) : this.#pieces[id].piece);
+        out.pieces.push(
+          isUnk ? decoder.decode(bytes.subarray(start, end)) : this.#pieces[id].piece,
+        );
         out.offsets.push([b, e]);
       }
       prevUnk = isUnk;
@@ -282,9 +291,9 @@ export class SentencePieceTokenizer implements TextTokenizer {
         const len = end - start;
         // The library's `cond ? float(len * max_score) - 0.1 : score` is a double, so a
         // piece's candidate is summed in double and compared unrounded with the float kept.
-        const candidate = (p.type === PieceType.USER_DEFINED
-          ? Math.fround(len * this.#maxScore) - 0.1
-          : p.score) + here;
+        const candidate =
+          (p.type === PieceType.USER_DEFINED ? Math.fround(len * this.#maxScore) - 0.1 : p.score) +
+          here;
         offer(end, start, candidate, id);
         if (len === charLen) single = true;
       });
@@ -314,6 +323,10 @@ export class SentencePieceTokenizer implements TextTokenizer {
    * ```
    */
   encode(text: string, opts: EncodeOptions = {}): Promise<TokenWindow> {
+    return promised(() => this.#encode(text, opts));
+  }
+
+  #encode(text: string, opts: EncodeOptions): TokenWindow {
     const special = opts.addSpecialTokens ?? true;
     const p = this.pieces(text);
     if (opts.maxLength !== undefined) {
@@ -324,7 +337,7 @@ export class SentencePieceTokenizer implements TextTokenizer {
       sliceInPlace(p, 0, budget);
     }
     const w = special ? this.#join(p, null) : this.#seq(p, 0, 0);
-    return Promise.resolve(opts.padding === "max_length" ? this.#pad(w, opts.maxLength) : w);
+    return opts.padding === "max_length" ? this.#pad(w, opts.maxLength) : w;
   }
 
   /**
@@ -351,6 +364,10 @@ export class SentencePieceTokenizer implements TextTokenizer {
    * ```
    */
   encodePair(question: string, context: string, opts: PairOptions = {}): Promise<TokenWindow[]> {
+    return promised(() => this.#encodePair(question, context, opts));
+  }
+
+  #encodePair(question: string, context: string, opts: PairOptions): TokenWindow[] {
     if ((opts.truncation ?? "only_second") !== "only_second") {
       throw new Error(`SentencePieceTokenizer: truncation ${opts.truncation} is not supported`);
     }
@@ -376,9 +393,7 @@ export class SentencePieceTokenizer implements TextTokenizer {
       }
     }
     const kept = (opts.returnOverflowing ?? true) ? windows : windows.slice(0, 1);
-    return Promise.resolve(
-      opts.padding === "max_length" ? kept.map((w) => this.#pad(w, opts.maxLength)) : kept,
-    );
+    return opts.padding === "max_length" ? kept.map((w) => this.#pad(w, opts.maxLength)) : kept;
   }
 
   /**
@@ -399,11 +414,16 @@ export class SentencePieceTokenizer implements TextTokenizer {
    * ```
    */
   decode(ids: readonly number[], skipSpecialTokens = true): Promise<string> {
+    return promised(() => this.#decode(ids, skipSpecialTokens));
+  }
+
+  #decode(ids: readonly number[], skipSpecialTokens: boolean): string {
     const space = "\u2581";
     let text = "";
+    let atStart = true; // no piece with text yet: a leading ▁ is the dummy prefix
     let bytes: number[] = [];
     const flush = () => {
-      if (bytes.length) text += decoder.decode(Uint8Array.from(bytes)), bytes = [];
+      if (bytes.length) text += decoder.decode(Uint8Array.from(bytes)), bytes = [], atStart = false;
     };
     for (const id of ids) {
       const p = this.#pieces[id];
@@ -415,26 +435,32 @@ export class SentencePieceTokenizer implements TextTokenizer {
       flush();
       if (this.#specialIds.has(id) && id !== this.#modelUnk) {
         if (!skipSpecialTokens) text += p.piece;
+        // As in the library, text after a user-defined [MASK] keeps its ▁; after a control
+        // piece (shown here, invisible there) it is still at the start.
+        if (!skipSpecialTokens && p.type !== PieceType.CONTROL) atStart = false;
         continue;
       }
       if (p.type === PieceType.CONTROL) continue;
       if (p.type === PieceType.UNKNOWN) {
         text += this.#spec.unkSurface;
+        atStart = false;
         continue;
       }
       let piece = p.piece;
-      if (text === "" && !this.#spec.treatWhitespaceAsSuffix && piece.startsWith(space)) {
+      if (atStart && !this.#spec.treatWhitespaceAsSuffix && piece.startsWith(space)) {
         piece = piece.slice(space.length);
       }
       text += piece.replaceAll(space, " ");
+      if (piece !== "") atStart = false;
     }
     flush();
-    return Promise.resolve(text);
+    return text;
   }
 
   /**
-   * Writes the model as `spiece.model` into `dir` (created if needed), with a
-   * `special_tokens_map.json`; {@linkcode loadTokenizerDir} reads the directory back.
+   * Writes the model as `spiece.model` into `dir` (created if needed), with
+   * `tokenizer_config.json` and `special_tokens_map.json`; {@linkcode loadTokenizerDir} reads
+   * the directory back.
    *
    * @param dir Output directory.
    * @param files The file system (default: the host's).
@@ -459,9 +485,12 @@ export class SentencePieceTokenizer implements TextTokenizer {
       cls_token: name(this.clsId),
       ...(this.#ids.has("[MASK]") ? { mask_token: "[MASK]" } : {}),
     };
+    const json = (o: unknown) => encoder.encode(JSON.stringify(o, null, 2) + "\n");
+    await fs.writeAtomic(`${dir}/special_tokens_map.json`, json(specials));
+    // Not a Hugging Face class: KoBERT's tokenizer is remote code; this names the model file.
     await fs.writeAtomic(
-      `${dir}/special_tokens_map.json`,
-      encoder.encode(JSON.stringify(specials, null, 2) + "\n"),
+      `${dir}/tokenizer_config.json`,
+      json({ sp_model: SENTENCEPIECE_MODEL_FILE, model_max_length: 512, ...specials }),
     );
   }
 
@@ -517,6 +546,15 @@ export class SentencePieceTokenizer implements TextTokenizer {
       offsets: fill(w.offsets, (): Offset => [0, 0]),
       sequenceIds: fill(w.sequenceIds, () => null),
     };
+  }
+}
+
+/** `f()` as a promise, its throw as a rejection (the interface is async, as the binding's). */
+function promised<T>(f: () => T): Promise<T> {
+  try {
+    return Promise.resolve(f());
+  } catch (e) {
+    return Promise.reject(e);
   }
 }
 

@@ -118,6 +118,8 @@ export interface TextTokenizer {
   decode(ids: readonly number[], skipSpecialTokens?: boolean): Promise<string>;
   /** Writes the tokenizer's files into a model directory. */
   save(dir: string): Promise<void>;
+  /** The names of the files {@linkcode TextTokenizer.save} writes. */
+  readonly savedFiles: readonly string[];
 }
 
 const SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
@@ -271,6 +273,14 @@ export class BertTokenizer implements TextTokenizer {
     tk.addSpecialTokens(SPECIALS.filter((t) => t in vocab));
     return new BertTokenizer(tk, config);
   }
+
+  /** The files {@linkcode BertTokenizer.save} writes. */
+  readonly savedFiles: readonly string[] = [
+    "tokenizer.json",
+    "vocab.txt",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+  ];
 
   /** The normalizer settings (as written to `tokenizer_config.json`). */
   get config(): Readonly<BertNormalizerConfig> {
