@@ -231,7 +231,7 @@ export class SentencePieceTokenizer implements TextTokenizer {
    * const tok = await SentencePieceTokenizer.fromFile(
    *   "tests/fixtures/sentencepiece/nsmc_unigram.model",
    * );
-   * console.log(tok.pieces("굳 ㅋ").pieces); // ["▁굳", "▁ㅋ"]
+   * console.log(tok.pieces("영화 최고").pieces); // ["▁영화", "▁최고"]
    * ```
    */
   pieces(text: string): SentencePieces {
@@ -318,8 +318,8 @@ export class SentencePieceTokenizer implements TextTokenizer {
    * const tok = await SentencePieceTokenizer.fromFile(
    *   "tests/fixtures/sentencepiece/nsmc_unigram.model",
    * );
-   * const w = await tok.encode("굳 ㅋ", { maxLength: 6, padding: "max_length" });
-   * console.log(w.tokens, w.offsets[1]); // ["[CLS]", "▁굳", "▁ㅋ", "[SEP]", "[PAD]", "[PAD]"] [0, 1]
+   * const w = await tok.encode("영화 최고", { maxLength: 6, padding: "max_length" });
+   * console.log(w.tokens, w.offsets[2]); // ["[CLS]", "▁영화", "▁최고", "[SEP]", "[PAD]", "[PAD]"] [2, 5]
    * ```
    */
   encode(text: string, opts: EncodeOptions = {}): Promise<TokenWindow> {
@@ -410,7 +410,7 @@ export class SentencePieceTokenizer implements TextTokenizer {
    * const tok = await SentencePieceTokenizer.fromFile(
    *   "tests/fixtures/sentencepiece/nsmc_unigram.model",
    * );
-   * console.log(await tok.decode((await tok.encode("굳 ㅋ")).ids)); // "굳 ㅋ"
+   * console.log(await tok.decode((await tok.encode("영화 최고")).ids)); // "영화 최고"
    * ```
    */
   decode(ids: readonly number[], skipSpecialTokens = true): Promise<string> {
