@@ -98,6 +98,7 @@ export * from "./src/classify/task.ts";
 
 // Text.
 export * from "./src/text/tokenizer.ts";
+export * from "./src/text/sentencepiece.ts";
 export * from "./src/text/vocab_builder.ts";
 export * from "./src/text/tokenizer_dir.ts";
 export * from "./src/io/download.ts";

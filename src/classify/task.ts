@@ -4,10 +4,10 @@
 
 import { noGrad } from "../autograd.ts";
 import type { BertForSequenceClassification } from "../models/bert_classify.ts";
-import { saveModel } from "../models/checkpoint.ts";
+import { MODEL_FILES, saveModel } from "../models/checkpoint.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { scopeAsync, type Tensor } from "../tensor.ts";
-import type { BertTokenizer } from "../text/tokenizer.ts";
+import type { TextTokenizer } from "../text/tokenizer.ts";
 import type { TaskEvaluation, TrainableModel, TrainTask } from "../train/trainer.ts";
 import type { TextExample } from "./dataset.ts";
 import { type ClassificationScore, classificationScore } from "./metrics.ts";
@@ -49,7 +49,7 @@ export interface TextBatch {
  */
 export async function textFeatures(
   examples: readonly TextExample[],
-  tokenizer: BertTokenizer,
+  tokenizer: TextTokenizer,
   maxLength: number,
 ): Promise<TextFeature[]> {
   const out: TextFeature[] = [];
@@ -283,28 +283,22 @@ export class ClassifyTask implements TrainTask<TextBatch, ClassificationEvaluati
     greaterIsBetter: true,
   };
   /** HF layout files linked at the run dir's root. */
-  readonly rootFiles: readonly string[] = [
-    "config.json",
-    "model.safetensors",
-    "tokenizer.json",
-    "vocab.txt",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-  ];
+  readonly rootFiles: readonly string[];
   /** The model as the Trainer drives it. */
   readonly model: TrainableModel;
   private readonly padId: number;
 
   private constructor(
     readonly classifier: BertForSequenceClassification,
-    readonly tokenizer: BertTokenizer,
+    readonly tokenizer: TextTokenizer,
     readonly features: readonly TextFeature[],
     readonly evalSet: readonly TextExample[],
     readonly evalFeatures: readonly TextFeature[],
     readonly o: { batchSize: number; evalSkipped: number },
     readonly summary: string,
   ) {
-    this.padId = tokenizer.tokenToId("[PAD]") ?? 0;
+    this.padId = tokenizer.padId;
+    this.rootFiles = [...MODEL_FILES, ...tokenizer.savedFiles];
     this.model = {
       namedParameters: () => classifier.namedParameters(),
       train: (on: boolean) => classifier.train(on),
@@ -318,7 +312,7 @@ export class ClassifyTask implements TrainTask<TextBatch, ClassificationEvaluati
   /** Tokenizes the training and evaluation texts. */
   static async create(
     model: BertForSequenceClassification,
-    tokenizer: BertTokenizer,
+    tokenizer: TextTokenizer,
     train: readonly TextExample[],
     evalSet: readonly TextExample[],
     o: { maxSeqLength: number; batchSize: number; evalSkipped?: number },

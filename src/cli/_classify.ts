@@ -25,7 +25,7 @@ async function open(dir: string, precision: "f32" | "f16") {
   setMatmulPrecision(adapterPrecision(precision, gpu.info));
   const tokenizer = await loadTokenizerDir(dir);
   const { model } = await loadBertForSequenceClassification(dir, { quiet: true });
-  return { model, tokenizer, padId: tokenizer.tokenToId("[PAD]") ?? 0 };
+  return { model, tokenizer, padId: tokenizer.padId };
 }
 
 /** `eval --task classify`: predictions by id, and the scores as the last stdout line. */

@@ -8,7 +8,7 @@ import { readBertConfig } from "../models/config.ts";
 import { type LabelSpec, loadTextDataset, type TextExample } from "../classify/dataset.ts";
 import { type ClassificationEvaluation, ClassifyTask } from "../classify/task.ts";
 import { loadTokenizerDir } from "../text/tokenizer_dir.ts";
-import type { BertTokenizer } from "../text/tokenizer.ts";
+import type { TextTokenizer } from "../text/tokenizer.ts";
 import type { TrainerPointer } from "../train/checkpoint.ts";
 import { type ResumeState, Trainer, type TrainerOptions } from "../train/trainer.ts";
 import type { LossScalerState } from "../optim/loss_scale.ts";
@@ -125,7 +125,7 @@ function labelsOf(examples: readonly TextExample[]): number {
 
 async function run(
   model: BertForSequenceClassification,
-  tokenizer: BertTokenizer,
+  tokenizer: TextTokenizer,
   data: Awaited<ReturnType<typeof loadData>>,
   o: ClassifyOptions,
   spec: DataSpec,
@@ -168,12 +168,12 @@ export async function trainClassify(f: Flags, usage: string): Promise<void> {
   const gpu = await initGpu();
   console.error(`adapter: ${gpu.info.name} (${gpu.info.backend})`);
   let model: BertForSequenceClassification;
-  let tokenizer: BertTokenizer;
+  let tokenizer: TextTokenizer;
   if (f.model) {
     tokenizer = await loadTokenizerDir(f.model as string);
     ({ model } = await loadBertForSequenceClassification(f.model as string, { seed: opts.seed }));
   } else {
-    tokenizer = scratchTokenizer(f, usage, data.train.map((e) => e.text), SCRATCH.vocabSize);
+    tokenizer = await scratchTokenizer(f, usage, data.train.map((e) => e.text), SCRATCH.vocabSize);
     const n = labelsOf(data.train);
     const config = scratchConfig(f, tokenizer, {
       architectures: ["BertForSequenceClassification"],

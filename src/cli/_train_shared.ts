@@ -3,7 +3,8 @@
 
 import { type BertConfig, bertConfig, PRESETS } from "../models/config.ts";
 import { resolvePrecision } from "../ops/matmul.ts";
-import { BertTokenizer } from "../text/tokenizer.ts";
+import { BertTokenizer, type TextTokenizer } from "../text/tokenizer.ts";
+import { loadTokenizerFile } from "../text/tokenizer_dir.ts";
 import { buildWordPieceVocab } from "../text/vocab_builder.ts";
 import type { TrainerOptions } from "../train/trainer.ts";
 import { UsageError } from "./_common.ts";
@@ -25,16 +26,17 @@ export function checkModelFlags(f: Flags, usage: string): void {
 }
 
 /**
- * The tokenizer of a from-scratch run: `--tokenizer`, `--vocab`, or, given `texts`, a WordPiece
+ * The tokenizer of a from-scratch run: `--tokenizer` (a tokenizer.json or a SentencePiece
+ * `.model`), `--vocab`, or, given `texts`, a WordPiece
  * vocabulary of `vocabSize` pieces built from them (cased, accents kept).
  */
-export function scratchTokenizer(
+export async function scratchTokenizer(
   f: Flags,
   usage: string,
   texts: string[] | null,
   vocabSize: number,
-): BertTokenizer {
-  if (f.tokenizer) return BertTokenizer.fromFile(f.tokenizer as string);
+): Promise<TextTokenizer> {
+  if (f.tokenizer) return await loadTokenizerFile(f.tokenizer as string);
   if (f.vocab) return BertTokenizer.fromVocab(f.vocab as string, { lowercase: !!f.lowercase });
   if (!texts) throw new UsageError("--config needs --tokenizer or --vocab with --train", usage);
   return BertTokenizer.fromVocabArray(buildWordPieceVocab(texts, { size: vocabSize }), {
@@ -46,7 +48,7 @@ export function scratchTokenizer(
 /** A from-scratch config: the `--config` preset (default tiny) sized for `tokenizer`. */
 export function scratchConfig(
   f: Flags,
-  tokenizer: BertTokenizer,
+  tokenizer: TextTokenizer,
   more: Partial<BertConfig>,
 ): BertConfig {
   return bertConfig({

@@ -10,7 +10,7 @@ import { loadQaModelDir } from "../qa/model_dir.ts";
 import { type TrainOptions, trainQa, type TrainSummary } from "../qa/task.ts";
 import { TrainingInterrupted } from "../train/trainer.ts";
 import { readTrainerPointer, type TrainerPointer } from "../train/checkpoint.ts";
-import type { BertTokenizer } from "../text/tokenizer.ts";
+import type { TextTokenizer } from "../text/tokenizer.ts";
 import { DataError, parseFlags, runCli, UsageError } from "./_common.ts";
 import {
   checkTaskFlags,
@@ -54,7 +54,7 @@ without --config its model is BERT-tiny with a 256-wide FFN, --config tiny gives
 model
   --model DIR            HF-layout directory (config.json, model.safetensors, tokenizer)
   --config NAME          from scratch: tiny | mini | small | base
-  --tokenizer FILE       tokenizer.json for --config
+  --tokenizer FILE       tokenizer.json or SentencePiece .model for --config
   --vocab FILE           WordPiece vocab.txt for --config (cased; --lowercase to lowercase)
   --lowercase            lowercase and strip accents with --vocab (bert-base-uncased style)
 data
@@ -334,7 +334,7 @@ export async function main(args: string[]): Promise<void> {
   console.error(`adapter: ${gpu.info.name} (${gpu.info.backend})`);
   opts.precision = adapterPrecision(opts.precision!, gpu.info);
   let model: BertForQuestionAnswering;
-  let tokenizer: BertTokenizer;
+  let tokenizer: TextTokenizer;
   if (f.model) {
     ({ model, tokenizer } = await loadQaModelDir(f.model, { seed }));
   } else {
@@ -342,7 +342,7 @@ export async function main(args: string[]): Promise<void> {
       ? [...train.flatMap((e) => [e.context, e.question]), koreanQaCharset()]
       : null;
     // A small vocabulary: pieces shared by many words train faster than rare whole words.
-    tokenizer = scratchTokenizer(f, USAGE, texts, 2000);
+    tokenizer = await scratchTokenizer(f, USAGE, texts, 2000);
     const config = scratchConfig(f, tokenizer, {
       architectures: ["BertForQuestionAnswering"],
       // The embedded recipe trains for minutes on fresh generated data: no dropout (measured:

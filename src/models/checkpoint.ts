@@ -220,6 +220,9 @@ function summarize(names: string[]): string {
     : `${names.slice(0, 8).join(", ")}, … (${names.length})`;
 }
 
+/** The files {@linkcode saveModel} writes. */
+export const MODEL_FILES: readonly string[] = ["config.json", "model.safetensors"];
+
 /**
  * Saves a model directory in HF layout: `config.json` and `model.safetensors`
  * (all parameters, F32), both written atomically; `files` defaults to the host's.

@@ -4,7 +4,7 @@ import { noGrad } from "../autograd.ts";
 import { scopeAsync } from "../tensor.ts";
 import type { BertBatch } from "../models/bert.ts";
 import type { BertForQuestionAnswering } from "../models/bert_qa.ts";
-import type { BertTokenizer } from "../text/tokenizer.ts";
+import type { TextTokenizer } from "../text/tokenizer.ts";
 import type { QAExample } from "./dataset.ts";
 import { prepareEvalFeatures, prepareTrainFeatures, type QaFeature } from "./features.ts";
 import { postprocessQaPredictions, type QaPredictions } from "./postprocess.ts";
@@ -137,7 +137,7 @@ export function score(
  */
 export async function evaluateQa(
   model: BertForQuestionAnswering,
-  tokenizer: BertTokenizer,
+  tokenizer: TextTokenizer,
   examples: readonly QAExample[],
   opts: EvalOptions,
   onBatch?: (done: number, total: number) => void,

@@ -2,7 +2,7 @@
 // (`prepare_train_features`, `prepare_validation_features`): the question is left-stripped,
 // only the context is cut, into overlapping windows, and every window is a feature.
 
-import type { BertTokenizer, Offset, TokenWindow } from "../text/tokenizer.ts";
+import type { Offset, TextTokenizer, TokenWindow } from "../text/tokenizer.ts";
 import type { QAExample } from "./dataset.ts";
 
 /** The fields of an example that feature preparation reads. */
@@ -53,7 +53,7 @@ const CONCURRENCY = 16;
 
 async function windowsOf(
   examples: readonly QaExampleInput[],
-  tokenizer: BertTokenizer,
+  tokenizer: TextTokenizer,
   opts: FeatureOptions,
 ): Promise<TokenWindow[][]> {
   const maxLength = opts.maxLength ?? 384;
@@ -140,7 +140,7 @@ function label(w: TokenWindow, ex: QaExampleInput, clsId: number): [number, numb
  */
 export async function prepareTrainFeatures(
   examples: readonly QaExampleInput[],
-  tokenizer: BertTokenizer,
+  tokenizer: TextTokenizer,
   opts: FeatureOptions = {},
 ): Promise<QaFeature[]> {
   const all = await windowsOf(examples, tokenizer, opts);
@@ -182,7 +182,7 @@ export async function prepareTrainFeatures(
  */
 export async function prepareEvalFeatures(
   examples: readonly QaExampleInput[],
-  tokenizer: BertTokenizer,
+  tokenizer: TextTokenizer,
   opts: FeatureOptions = {},
 ): Promise<QaFeature[]> {
   const all = await windowsOf(examples, tokenizer, opts);

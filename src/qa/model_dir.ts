@@ -2,7 +2,7 @@
 
 import { loadBertForQa } from "../models/checkpoint.ts";
 import type { BertForQuestionAnswering } from "../models/bert_qa.ts";
-import type { BertTokenizer } from "../text/tokenizer.ts";
+import type { TextTokenizer } from "../text/tokenizer.ts";
 import { exists, loadTokenizerDir } from "../text/tokenizer_dir.ts";
 import { DataError } from "../util/errors.ts";
 
@@ -19,7 +19,7 @@ import { DataError } from "../util/errors.ts";
 export async function loadQaModelDir(
   dir: string,
   opts: { seed?: number; quiet?: boolean } = {},
-): Promise<{ model: BertForQuestionAnswering; tokenizer: BertTokenizer }> {
+): Promise<{ model: BertForQuestionAnswering; tokenizer: TextTokenizer }> {
   if (!(await exists(dir))) throw new DataError(dir, "model directory not found");
   const tokenizer = await loadTokenizerDir(dir);
   const { model } = await loadBertForQa(dir, opts);

@@ -2,8 +2,8 @@
 // and evaluation by n-best postprocessing and the official metric, best checkpoint by EM.
 
 import type { BertForQuestionAnswering } from "../models/bert_qa.ts";
-import { saveModel } from "../models/checkpoint.ts";
-import type { BertTokenizer } from "../text/tokenizer.ts";
+import { MODEL_FILES, saveModel } from "../models/checkpoint.ts";
+import type { TextTokenizer } from "../text/tokenizer.ts";
 import {
   type ResumeState,
   type TaskEvaluation,
@@ -26,16 +26,6 @@ import { writePredictions } from "./postprocess.ts";
 
 /** Hyperparameters of a QA fine-tuning run: the Trainer's and the QA windows' (the CLI's flags). */
 export interface TrainOptions extends TrainerOptions, EvalOptions {}
-
-/** Files of a QA checkpoint that also live at the run dir's root (HF layout). */
-export const ROOT_FILES: readonly string[] = [
-  "config.json",
-  "model.safetensors",
-  "tokenizer.json",
-  "vocab.txt",
-  "tokenizer_config.json",
-  "special_tokens_map.json",
-];
 
 /** What a finished QA run reports (the final JSON line, less formatting). */
 export interface TrainSummary {
@@ -68,7 +58,7 @@ export interface QaEvaluation extends TaskEvaluation {
 /** Saves model, config and tokenizer in HF layout into `dir`. */
 export async function saveQaModel(
   model: BertForQuestionAnswering,
-  tokenizer: BertTokenizer,
+  tokenizer: TextTokenizer,
   dir: string,
 ): Promise<void> {
   await saveModel(model, model.config, dir);
@@ -137,25 +127,26 @@ export class QaTask implements TrainTask<QaBatch, QaEvaluation> {
     greaterIsBetter: true,
   };
   /** HF layout files linked at the run dir's root. */
-  readonly rootFiles: readonly string[] = ROOT_FILES;
+  readonly rootFiles: readonly string[];
   /** The model as the Trainer drives it. */
   readonly model: TrainableModel;
 
   private constructor(
     readonly qa: BertForQuestionAnswering,
-    readonly tokenizer: BertTokenizer,
+    readonly tokenizer: TextTokenizer,
     readonly features: readonly QaFeature[],
     readonly evalSet: readonly QAExample[],
     readonly o: EvalOptions,
     readonly summary: string,
   ) {
     this.model = qaTrainable(qa);
+    this.rootFiles = [...MODEL_FILES, ...tokenizer.savedFiles];
   }
 
   /** Builds the training windows of `train` (one feature per window). */
   static async create(
     model: BertForQuestionAnswering,
-    tokenizer: BertTokenizer,
+    tokenizer: TextTokenizer,
     train: readonly QAExample[],
     evalSet: readonly QAExample[],
     o: EvalOptions,
@@ -233,7 +224,7 @@ export class QaTask implements TrainTask<QaBatch, QaEvaluation> {
  */
 export async function trainQa(
   model: BertForQuestionAnswering,
-  tokenizer: BertTokenizer,
+  tokenizer: TextTokenizer,
   train: readonly QAExample[],
   evalSet: readonly QAExample[],
   o: TrainOptions,

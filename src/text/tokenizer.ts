@@ -89,6 +89,39 @@ export interface BertNormalizerConfig {
   cleanText: boolean;
 }
 
+/**
+ * What the QA and classification code needs of a tokenizer: BERT-style special tokens,
+ * single sequences and question/context windows with offsets, decoding and saving. A
+ * WordPiece {@linkcode BertTokenizer} and a SentencePiece `SentencePieceTokenizer` (KoBERT's)
+ * both are one.
+ */
+export interface TextTokenizer {
+  /** Id of `[CLS]`. */
+  readonly clsId: number;
+  /** Id of `[SEP]`. */
+  readonly sepId: number;
+  /** Id of `[PAD]`. */
+  readonly padId: number;
+  /** Id of `[UNK]`. */
+  readonly unkId: number;
+  /** Number of tokens in the vocab. */
+  readonly vocabSize: number;
+  /** Id of a token, or null when it is not in the vocab. */
+  tokenToId(token: string): number | null;
+  /** The token of an id, or null when out of range. */
+  idToToken(id: number): string | null;
+  /** `[CLS] text [SEP]`, truncated and padded as asked. */
+  encode(text: string, opts?: EncodeOptions): Promise<TokenWindow>;
+  /** `[CLS] question [SEP] context [SEP]` windows over the context. */
+  encodePair(question: string, context: string, opts?: PairOptions): Promise<TokenWindow[]>;
+  /** Ids back to text. */
+  decode(ids: readonly number[], skipSpecialTokens?: boolean): Promise<string>;
+  /** Writes the tokenizer's files into a model directory. */
+  save(dir: string): Promise<void>;
+  /** The names of the files {@linkcode TextTokenizer.save} writes. */
+  readonly savedFiles: readonly string[];
+}
+
 const SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
 
 /**
@@ -106,7 +139,7 @@ const SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
  * console.log(w.tokens); // ["[CLS]", "who", "is", "she", "?", "[SEP]", "alice", "##s", "[SEP]"]
  * ```
  */
-export class BertTokenizer {
+export class BertTokenizer implements TextTokenizer {
   #tk: Tokenizer;
   #config: BertNormalizerConfig;
   #pairAdded = -1;
@@ -240,6 +273,14 @@ export class BertTokenizer {
     tk.addSpecialTokens(SPECIALS.filter((t) => t in vocab));
     return new BertTokenizer(tk, config);
   }
+
+  /** The files {@linkcode BertTokenizer.save} writes. */
+  readonly savedFiles: readonly string[] = [
+    "tokenizer.json",
+    "vocab.txt",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+  ];
 
   /** The normalizer settings (as written to `tokenizer_config.json`). */
   get config(): Readonly<BertNormalizerConfig> {

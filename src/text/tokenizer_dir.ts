@@ -1,8 +1,9 @@
-// A HF model directory's tokenizer: `tokenizer.json`, else `vocab.txt` with the casing of
-// `tokenizer_config.json`.
+// A HF model directory's tokenizer: `tokenizer.json`, a SentencePiece `*.model`, or `vocab.txt`
+// with the casing of `tokenizer_config.json`; and a tokenizer file by its kind.
 
+import { SentencePieceTokenizer } from "./sentencepiece.ts";
+import { BertTokenizer, type TextTokenizer } from "./tokenizer.ts";
 import { DataError } from "../util/errors.ts";
-import { BertTokenizer } from "./tokenizer.ts";
 
 /**
  * Whether `path` exists (a file or a directory).
@@ -23,8 +24,38 @@ export async function exists(path: string): Promise<boolean> {
 }
 
 /**
- * Loads a tokenizer from a model directory: `tokenizer.json`, else `vocab.txt` with
- * `do_lower_case` from `tokenizer_config.json` (HF's BertTokenizer default: true).
+ * Loads a tokenizer file: a SentencePiece model (`*.model`, e.g. KoBERT's) or a Hugging Face
+ * `tokenizer.json`.
+ *
+ * @example
+ * ```ts
+ * import { loadTokenizerFile } from "webgpu-bert";
+ * const tok = await loadTokenizerFile("tests/fixtures/sentencepiece/nsmc_unigram.model");
+ * console.log(tok.idToToken(tok.clsId)); // [CLS]
+ * ```
+ */
+export async function loadTokenizerFile(path: string): Promise<TextTokenizer> {
+  if (path.endsWith(".model")) return await SentencePieceTokenizer.fromFile(path);
+  return BertTokenizer.fromFile(path);
+}
+
+/** The SentencePiece model of a directory: its one `*.model` file, or null when none. */
+async function sentencePieceFile(dir: string): Promise<string | null> {
+  const found: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    if (e.isFile && e.name.endsWith(".model")) found.push(e.name);
+  }
+  if (found.length > 1) {
+    throw new DataError(dir, `several SentencePiece models (${found.sort().join(", ")})`);
+  }
+  return found.length ? `${dir}/${found[0]}` : null;
+}
+
+/**
+ * Loads a tokenizer from a model directory: `tokenizer.json`, else a SentencePiece `*.model`
+ * (KoBERT's `tokenizer_78b3253a26.model`; its `vocab.txt` is then not a WordPiece vocab), else
+ * `vocab.txt` with `do_lower_case` from `tokenizer_config.json` (HF's BertTokenizer default:
+ * true).
  *
  * @example
  * ```ts
@@ -35,8 +66,10 @@ export async function exists(path: string): Promise<boolean> {
  * console.log((await tok.encode("Hello")).tokens); // ["[CLS]", "hello", "[SEP]"]
  * ```
  */
-export async function loadTokenizerDir(dir: string): Promise<BertTokenizer> {
+export async function loadTokenizerDir(dir: string): Promise<TextTokenizer> {
   if (await exists(`${dir}/tokenizer.json`)) return BertTokenizer.fromFile(`${dir}/tokenizer.json`);
+  const spm = await sentencePieceFile(dir);
+  if (spm) return await SentencePieceTokenizer.fromFile(spm);
   if (await exists(`${dir}/vocab.txt`)) {
     let lowercase = true;
     let stripAccents: boolean | undefined;
@@ -54,5 +87,5 @@ export async function loadTokenizerDir(dir: string): Promise<BertTokenizer> {
     }
     return BertTokenizer.fromVocab(`${dir}/vocab.txt`, { lowercase, stripAccents });
   }
-  throw new DataError(dir, "no tokenizer.json or vocab.txt in the model directory");
+  throw new DataError(dir, "no tokenizer.json, *.model or vocab.txt in the model directory");
 }

@@ -51,6 +51,25 @@ export class DataError extends UserError {
   }
 }
 
+/**
+ * A tokenizer file that cannot be used (a malformed SentencePiece `.model`, a vocab without the
+ * special tokens it needs); the message is `<file>: <what>`.
+ *
+ * @example
+ * ```ts
+ * import { TokenizerError, UserError } from "webgpu-bert";
+ * const e = new TokenizerError("kobert.model", "not a SentencePiece model");
+ * console.log(e.message, e instanceof UserError); // kobert.model: not a SentencePiece model true
+ * ```
+ */
+export class TokenizerError extends UserError {
+  /** An error about the tokenizer file `file`; `what` says what is wrong. */
+  constructor(readonly file: string, readonly what: string) {
+    super(`${file}: ${what}`);
+    this.name = "TokenizerError";
+  }
+}
+
 /** A config.json that cannot be used; the message starts with the file path. */
 export class ConfigError extends UserError {
   /** An error about the config at `path`; `what` says what is wrong. */
