@@ -3,7 +3,7 @@
 // tests/qa/model_dir_test.ts checks the same through a whole QA model directory.
 
 import assert from "node:assert/strict";
-import { BertTokenizer } from "../../src/text/tokenizer.ts";
+import { BertTokenizer, type TextTokenizer } from "../../src/text/tokenizer.ts";
 import { exists, loadTokenizerDir } from "../../src/text/tokenizer_dir.ts";
 import { DataError } from "../../src/util/errors.ts";
 
@@ -14,7 +14,7 @@ Deno.test("tokenizer.json wins over vocab.txt; vocab.txt alone lowercases by def
   assert.equal(await exists(`${dir}/vocab.txt`), false);
   await BertTokenizer.fromVocabArray(VOCAB, { lowercase: false }).save(dir);
   assert.equal(await exists(`${dir}/tokenizer.json`), true);
-  const ids = async (t: BertTokenizer) =>
+  const ids = async (t: TextTokenizer) =>
     (await t.encode("Hello", { addSpecialTokens: false })).ids;
   assert.deepEqual(await ids(await loadTokenizerDir(dir)), [4], "tokenizer.json is cased");
   await Deno.remove(`${dir}/tokenizer.json`);
