@@ -85,3 +85,24 @@ export async function runDeno(
   const dec = new TextDecoder();
   return { code: p.code, stdout: dec.decode(p.stdout), stderr: dec.decode(p.stderr) };
 }
+
+/**
+ * `n` labelled toy reviews, half positive ("good"/"great"), half negative ("bad"/"awful"), each
+ * with filler words around the cue, drawn from `seed`: separable by one word.
+ */
+export function toySentiment(
+  n: number,
+  seed: number,
+): { id: string; text: string; label: number }[] {
+  let s = seed * 7919 + 1;
+  const r = () => (s = (s * 48271) % 2147483647) / 2147483647;
+  const pick = (xs: string[]) => xs[Math.floor(r() * xs.length)];
+  const filler = ["the", "film", "was"];
+  return Array.from({ length: n }, (_, i) => {
+    const label = i % 2;
+    const cue = pick(label ? ["good", "great"] : ["bad", "awful"]);
+    const words = Array.from({ length: 1 + Math.floor(r() * 4) }, () => pick(filler));
+    words.splice(Math.floor(r() * (words.length + 1)), 0, cue);
+    return { id: `t${seed}-${i}`, text: words.join(" "), label };
+  });
+}
