@@ -130,8 +130,9 @@ export function labelNames(model: BertForSequenceClassification): string[] {
 }
 
 /**
- * Runs the model over `features` in batches of `batchSize` (no tape): the predicted label and
- * probability of each, and the mean loss.
+ * Runs the model over `features` in batches of `batchSize` (no tape), shortest texts first so
+ * that batches pad little: the predicted label and probability of each (in `features`' order),
+ * and the mean loss.
  *
  * @example
  * ```ts
@@ -155,23 +156,26 @@ export async function predictTexts(
   let lossSum = 0;
   const wasTraining = model.training;
   model.train(false);
+  // Batches of similar length pad little: visit the texts by length, write results in place.
+  const order = Array.from(features.keys()).sort((a, b) =>
+    features[a].ids.length - features[b].ids.length
+  );
   try {
-    for (let i = 0; i < features.length; i += batchSize) {
-      const chunk = features.slice(i, i + batchSize);
+    for (let i = 0; i < order.length; i += batchSize) {
+      const idx = order.slice(i, i + batchSize);
       const out = await scopeAsync(async () => {
-        const o = noGrad(() => model.forward(textBatch(chunk, padId)));
+        const o = noGrad(() => model.forward(textBatch(idx.map((j) => features[j]), padId)));
         return { logits: await o.logits.toArray(), loss: await o.loss!.item() };
       });
-      lossSum += out.loss * chunk.length;
-      for (let r = 0; r < chunk.length; r++) {
+      lossSum += out.loss * idx.length;
+      idx.forEach((j, r) => {
         const row = out.logits.subarray(r * k, (r + 1) * k);
         const max = Math.max(...row);
         let z = 0;
         for (const v of row) z += Math.exp(v - max);
-        const best = row.indexOf(max);
-        labels[i + r] = best;
-        scores[i + r] = 1 / z;
-      }
+        labels[j] = row.indexOf(max);
+        scores[j] = 1 / z;
+      });
     }
   } finally {
     model.train(wasTraining);
