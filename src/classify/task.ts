@@ -373,9 +373,10 @@ export class ClassifyTask implements TrainTask<TextBatch, ClassificationEvaluati
     });
   }
 
-  /** `accuracy x macro-F1 y`. */
+  /** `accuracy x macro-F1 y confusion [[…]]` (rows gold, columns predicted). */
   describe(e: ClassificationEvaluation): string {
-    return `accuracy ${e.accuracy.toFixed(4)} macro-F1 ${e.macro_f1.toFixed(4)}`;
+    return `accuracy ${e.accuracy.toFixed(4)} macro-F1 ${e.macro_f1.toFixed(4)} ` +
+      `confusion ${JSON.stringify(e.confusion)}`;
   }
 
   /** Model, config and tokenizer in HF layout. */
