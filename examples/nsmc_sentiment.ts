@@ -1,6 +1,7 @@
 // NSMC sentiment, offline, on a small slice: a WordPiece vocabulary built from the training
 // texts, a small BERT classifier from scratch, the Trainer, and accuracy on held-out reviews.
 // Run: deno run -A examples/nsmc_sentiment.ts [--train-rows 4000] [--eval-rows 1000] [--epochs 2]
+// (about 1 min 40 s on 2 CPU cores with lavapipe: accuracy 0.757 on 1,000 held-out reviews)
 // (reads ../shared/data/nsmc/ratings_test.txt, or --data FILE in the same TSV layout)
 
 import { parseArgs } from "node:util";

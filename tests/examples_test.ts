@@ -27,7 +27,7 @@ Deno.test({
     assert.equal(r.code, 0, r.stderr);
     const j = lastJson(r.stdout);
     assert.equal(j.examples, 300);
-    // Measured on lavapipe: ACC_PLACEHOLDER; chance is 0.5.
+    // Measured on lavapipe: 0.687 (the default 4,000 rows: 0.757 in 81 s); chance is 0.5.
     assert.ok(j.accuracy >= 0.6, r.stdout);
   },
 });
