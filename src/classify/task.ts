@@ -303,14 +303,7 @@ export class ClassifyTask implements TrainTask<TextBatch, ClassificationEvaluati
   ) {
     this.padId = tokenizer.padId;
     this.rootFiles = [...MODEL_FILES, ...tokenizer.savedFiles];
-    this.model = {
-      namedParameters: () => classifier.namedParameters(),
-      train: (on: boolean) => classifier.train(on),
-      setDropoutStep: (seed: number, step: number) => {
-        classifier.bert.drop.seed = seed;
-        classifier.bert.setStep(step);
-      },
-    };
+    this.model = classifier;
   }
 
   /** Tokenizes the training and evaluation texts. */

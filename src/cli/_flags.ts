@@ -83,6 +83,7 @@ const TASK_ONLY: Record<string, TaskName> = {
   "doc-stride": "qa",
   "n-best": "qa",
   "max-answer-length": "qa",
+  "top-k": "qa",
   metric: "qa",
   question: "qa",
   context: "qa",
@@ -207,6 +208,33 @@ export function sessionFlags(f: Flags, usage: string) {
     injectNanAt: intFlag(s("inject-nan-at"), "inject-nan-at", usage),
   };
 }
+
+/**
+ * The recipe flags every task's `train` shares, by their option keys: with `--resume`, each one
+ * given must agree with the run (see {@linkcode checkResumeFlags}).
+ */
+export const RECIPE_KEYS: Record<string, string> = {
+  "batch-size": "batchSize",
+  "grad-accum": "gradAccum",
+  "eval-every": "evalEvery",
+  seed: "seed",
+  lr: "lr",
+  "head-lr": "headLr",
+  "adam-beta1": "adamBetas.0",
+  "adam-beta2": "adamBetas.1",
+  "warmup-ratio": "warmupRatio",
+  "warmup-steps": "warmupSteps",
+  "weight-decay": "weightDecay",
+  "length-buckets": "lengthBuckets",
+  "group-by-length": "groupByLength",
+  precision: "precision",
+  "max-seq-length": "maxSeqLength",
+  train: "data.train",
+  eval: "data.eval",
+  "max-train-samples": "data.maxTrain",
+  "max-eval-samples": "data.maxEval",
+  out: "out",
+};
 
 /** `obj[a][b]…` for the key "a.b…". */
 function at(obj: object, key: string): unknown {

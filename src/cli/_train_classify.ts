@@ -7,17 +7,17 @@ import { loadBertForSequenceClassification } from "../models/checkpoint.ts";
 import { readBertConfig } from "../models/config.ts";
 import { type LabelSpec, loadTextDataset, type TextExample } from "../classify/dataset.ts";
 import { type ClassificationEvaluation, ClassifyTask } from "../classify/task.ts";
-import { loadTokenizerDir } from "../text/tokenizer_dir.ts";
+import { checkTokenizerFits, loadTokenizerDir } from "../text/tokenizer_dir.ts";
 import type { TextTokenizer } from "../text/tokenizer.ts";
 import type { TrainerPointer } from "../train/checkpoint.ts";
 import { type ResumeState, Trainer, type TrainerOptions } from "../train/trainer.ts";
-import type { LossScalerState } from "../optim/loss_scale.ts";
 import { DataError, UsageError } from "./_common.ts";
-import { intFlag, sessionFlags, trainerFlags } from "./_flags.ts";
+import { intFlag, RECIPE_KEYS, sessionFlags, trainerFlags } from "./_flags.ts";
 import {
   adapterPrecision,
   type Flags,
   resumeOptions,
+  savedRun,
   scratchConfig,
   scratchTokenizer,
   timestamp,
@@ -66,30 +66,6 @@ const FINE_TUNE = {
   evalEvery: "epoch" as const,
 };
 
-/** Flags of the recipe that `--resume` checks against the run, by their option keys. */
-const RECIPE_KEYS = {
-  "batch-size": "batchSize",
-  "grad-accum": "gradAccum",
-  "eval-every": "evalEvery",
-  seed: "seed",
-  lr: "lr",
-  "head-lr": "headLr",
-  "adam-beta1": "adamBetas.0",
-  "adam-beta2": "adamBetas.1",
-  "warmup-ratio": "warmupRatio",
-  "warmup-steps": "warmupSteps",
-  "weight-decay": "weightDecay",
-  "length-buckets": "lengthBuckets",
-  "group-by-length": "groupByLength",
-  precision: "precision",
-  "max-seq-length": "maxSeqLength",
-  train: "data.train",
-  eval: "data.eval",
-  "max-train-samples": "data.maxTrain",
-  "max-eval-samples": "data.maxEval",
-  out: "out",
-};
-
 function recipe(f: Flags, usage: string): { opts: ClassifyOptions; spec: DataSpec } {
   if (!f.train) throw new UsageError("--task classify needs --train FILE and --eval FILE", usage);
   if (!f.eval) throw new UsageError("--eval is required with --train", usage);
@@ -124,7 +100,7 @@ async function loadData(d: DataSpec, labels: LabelSpec) {
   return { train, evalSet, evalSkipped: e.skipped };
 }
 
-/** The labels of a from-scratch run: 0..max of the training labels (at least 2). */
+/** The labels of a from-scratch run: 0..max of the labels in its files (at least 2). */
 function labelsOf(examples: readonly TextExample[]): number {
   return Math.max(2, ...examples.map((e) => e.label + 1));
 }
@@ -178,9 +154,10 @@ export async function trainClassify(f: Flags, usage: string): Promise<void> {
   if (f.model) {
     tokenizer = await loadTokenizerDir(f.model as string);
     ({ model } = await loadBertForSequenceClassification(f.model as string, { seed: opts.seed }));
+    checkTokenizerFits(f.model as string, tokenizer, model.config.vocab_size);
   } else {
     tokenizer = await scratchTokenizer(f, usage, data.train.map((e) => e.text), SCRATCH.vocabSize);
-    const n = labelsOf(data.train);
+    const n = labelsOf([...data.train, ...data.evalSet]);
     const config = scratchConfig(f, tokenizer, {
       architectures: ["BertForSequenceClassification"],
       num_labels: n,
@@ -201,15 +178,7 @@ export async function resumeClassify(
   p: TrainerPointer & { dir: string },
   usage: string,
 ): Promise<void> {
-  const st = p.state as unknown as {
-    options: ClassifyOptions;
-    data: DataSpec;
-    epoch: number;
-    cursor: number;
-    tokens: number;
-    best: ResumeState["best"];
-    lossScale?: LossScalerState;
-  };
+  const { st, resume } = savedRun<ClassifyOptions, DataSpec>(p);
   const fresh = recipe({ train: st.data.train, eval: st.data.eval, ...f }, usage);
   const o = resumeOptions(f, usage, dir, st, fresh, RECIPE_KEYS);
   const gpu = await initGpu();
@@ -222,13 +191,5 @@ export async function resumeClassify(
     numLabels: model.config.num_labels,
   });
   console.error(`resuming ${dir} after step ${p.step}`);
-  await run(model, tokenizer, data, o, st.data, {
-    step: p.step,
-    epoch: st.epoch,
-    cursor: st.cursor,
-    tokens: st.tokens,
-    best: st.best,
-    checkpointDir: p.dir,
-    lossScale: st.lossScale,
-  });
+  await run(model, tokenizer, data, o, st.data, resume);
 }

@@ -6,7 +6,9 @@ import { resolvePrecision } from "../ops/matmul.ts";
 import { BertTokenizer, type TextTokenizer } from "../text/tokenizer.ts";
 import { loadTokenizerFile } from "../text/tokenizer_dir.ts";
 import { buildWordPieceVocab } from "../text/vocab_builder.ts";
-import type { TrainerOptions } from "../train/trainer.ts";
+import type { ResumeState, TrainerOptions } from "../train/trainer.ts";
+import type { TrainerPointer } from "../train/checkpoint.ts";
+import type { LossScalerState } from "../optim/loss_scale.ts";
 import { UsageError } from "./_common.ts";
 import { checkResumeFlags, sessionFlags } from "./_flags.ts";
 
@@ -87,7 +89,7 @@ export function resumeOptions<O extends TrainerOptions, D>(
   fresh: { opts: O; spec: D },
   keys: Record<string, string>,
 ): O {
-  for (const k of ["model", "config", "tokenizer", "vocab"]) {
+  for (const k of ["model", "config", "tokenizer", "vocab", "lowercase"]) {
     if (f[k] !== undefined) {
       throw new UsageError(`--resume takes --${k} from the run dir; leave it out`, usage);
     }
@@ -102,8 +104,43 @@ export function resumeOptions<O extends TrainerOptions, D>(
   return {
     ...saved.options,
     out: dir,
-    maxSteps: f["max-steps"] !== undefined ? fresh.opts.maxSteps : saved.options.maxSteps,
+    // --epochs replaces a saved --max-steps, as --max-steps overrides --epochs in a fresh run.
+    maxSteps: f["max-steps"] !== undefined
+      ? fresh.opts.maxSteps
+      : f.epochs !== undefined
+      ? undefined
+      : saved.options.maxSteps,
     epochs: f.epochs !== undefined ? fresh.opts.epochs : saved.options.epochs,
     ...sessionFlags(f, usage),
+  };
+}
+
+/** What a CLI run saves in `trainer_state.json`: its options and data, and the loop's position. */
+export interface SavedRun<O, D> {
+  options: O;
+  data: D;
+  epoch: number;
+  cursor: number;
+  tokens: number;
+  best: ResumeState["best"];
+  lossScale?: LossScalerState;
+}
+
+/** The saved run behind a verified checkpoint pointer, and where the Trainer resumes it. */
+export function savedRun<O, D>(
+  p: TrainerPointer & { dir: string },
+): { st: SavedRun<O, D>; resume: ResumeState } {
+  const st = p.state as unknown as SavedRun<O, D>;
+  return {
+    st,
+    resume: {
+      step: p.step,
+      epoch: st.epoch,
+      cursor: st.cursor,
+      tokens: st.tokens,
+      best: st.best,
+      checkpointDir: p.dir,
+      lossScale: st.lossScale,
+    },
   };
 }

@@ -19,6 +19,7 @@ import {
   OPTIMIZER_FLAGS,
   PRECISION_FLAGS,
   PRECISION_HELP,
+  RECIPE_KEYS,
   RELIABILITY_FLAGS,
   RUN_FLAGS,
   sessionFlags,
@@ -29,17 +30,16 @@ import {
   WINDOW_FLAGS,
   windowFlags,
 } from "./_flags.ts";
-import type { ResumeState } from "../train/trainer.ts";
 import {
   adapterPrecision,
   checkModelFlags,
   resumeOptions,
+  savedRun,
   scratchConfig,
   scratchTokenizer,
   timestamp,
 } from "./_train_shared.ts";
 import { resumeClassify, trainClassify } from "./_train_classify.ts";
-import type { LossScalerState } from "../optim/loss_scale.ts";
 
 const USAGE = "usage: deno task train [--model DIR | --config tiny|mini|small|base " +
   "[--tokenizer FILE | --vocab FILE]] [--train FILE] [--eval FILE] [options]";
@@ -144,32 +144,13 @@ const FLAGS = {
   help: { type: "boolean" },
 } as const;
 
-/** Flags of the recipe that `--resume` checks against the run, by their option keys. */
-const RECIPE_KEYS = {
-  "batch-size": "batchSize",
-  "grad-accum": "gradAccum",
-  "eval-every": "evalEvery",
-  seed: "seed",
-  lr: "lr",
-  "adam-beta1": "adamBetas.0",
-  "adam-beta2": "adamBetas.1",
-  "warmup-ratio": "warmupRatio",
-  "warmup-steps": "warmupSteps",
-  "weight-decay": "weightDecay",
-  "length-buckets": "lengthBuckets",
-  "group-by-length": "groupByLength",
-  precision: "precision",
-  "max-seq-length": "maxSeqLength",
+/** QA's recipe flags, by their option keys: the shared ones and the windows' and answers'. */
+const QA_RECIPE_KEYS = {
+  ...RECIPE_KEYS,
   "doc-stride": "docStride",
   "n-best": "nBest",
   "max-answer-length": "maxAnswerLength",
-  "head-lr": "headLr",
   metric: "metric",
-  train: "data.train",
-  eval: "data.eval",
-  "max-train-samples": "data.maxTrain",
-  "max-eval-samples": "data.maxEval",
-  out: "out",
 };
 
 type QaFlags = ReturnType<typeof parseFlags<typeof FLAGS>>;
@@ -207,36 +188,20 @@ async function loadData(d: DataSpec) {
   return { train, evalSet, generated: !!generated };
 }
 
-/** The trainer state a QA run saves beside the Trainer's own. */
-interface QaRunState {
-  options: TrainOptions;
-  data: DataSpec;
-  epoch: number;
-  cursor: number;
-  tokens: number;
-  best: ResumeState["best"];
-  lossScale?: LossScalerState;
-}
-
 /** Continues the QA run in `dir` from its last verified checkpoint `p`. */
 async function resumeQa(dir: string, f: QaFlags, p: TrainerPointer & { dir: string }) {
-  const st = p.state as unknown as QaRunState;
-  const o = resumeOptions(f, USAGE, dir, st, recipe(f), RECIPE_KEYS);
+  const { st, resume } = savedRun<TrainOptions, DataSpec>(p);
+  const o = resumeOptions(f, USAGE, dir, st, recipe(f), QA_RECIPE_KEYS);
   const { train, evalSet } = await loadData(st.data);
   const gpu = await initGpu();
   console.error(`adapter: ${gpu.info.name} (${gpu.info.backend})`);
   o.precision = adapterPrecision(o.precision ?? "f32", gpu.info);
   const { model, tokenizer } = await loadQaModelDir(p.dir, { quiet: true });
   console.error(`resuming ${dir} after step ${p.step}`);
-  const s = await trainQa(model, tokenizer, train, evalSet, o, {
-    step: p.step,
-    epoch: st.epoch,
-    cursor: st.cursor,
-    tokens: st.tokens,
-    best: st.best,
-    checkpointDir: p.dir,
-    lossScale: st.lossScale,
-  }, { task: "qa", data: st.data });
+  const s = await trainQa(model, tokenizer, train, evalSet, o, resume, {
+    task: "qa",
+    data: st.data,
+  });
   report(s, o.out);
 }
 
@@ -319,6 +284,7 @@ export async function main(args: string[]): Promise<void> {
     if (f.task !== undefined && task !== saved) {
       throw new UsageError(`--task ${task} disagrees with the run being resumed (${saved})`, USAGE);
     }
+    checkTaskFlags(f, saved, USAGE);
     return saved === "classify"
       ? await resumeClassify(f.resume, f, p, USAGE)
       : await resumeQa(f.resume, f, p);

@@ -84,6 +84,15 @@ export class EncoderWithHead<H extends Head<never, unknown> = Head> extends Modu
     this.head = this.child("", head);
   }
 
+  /**
+   * Seeds dropout for a training step: masks are a function of (seed, step, site), so a resumed
+   * run draws the same ones (the Trainer calls this before every step).
+   */
+  setDropoutStep(seed: number, step: number): void {
+    this.encoder.drop.seed = seed;
+    this.encoder.setStep(step);
+  }
+
   /** Runs the encoder, then the head on its last hidden state. */
   forward(batch: HeadInput<H>): HeadOutput<H> {
     return this.head.forward(this.encoder.forward(batch), batch as never) as HeadOutput<H>;

@@ -3,7 +3,7 @@
 import { loadBertForQa } from "../models/checkpoint.ts";
 import type { BertForQuestionAnswering } from "../models/bert_qa.ts";
 import type { TextTokenizer } from "../text/tokenizer.ts";
-import { exists, loadTokenizerDir } from "../text/tokenizer_dir.ts";
+import { checkTokenizerFits, exists, loadTokenizerDir } from "../text/tokenizer_dir.ts";
 import { DataError } from "../util/errors.ts";
 
 /**
@@ -23,12 +23,11 @@ export async function loadQaModelDir(
   if (!(await exists(dir))) throw new DataError(dir, "model directory not found");
   const tokenizer = await loadTokenizerDir(dir);
   const { model } = await loadBertForQa(dir, opts);
-  if (tokenizer.vocabSize > model.config.vocab_size) {
+  try {
+    checkTokenizerFits(dir, tokenizer, model.config.vocab_size);
+  } catch (e) {
     model.dispose();
-    throw new DataError(
-      dir,
-      `tokenizer has ${tokenizer.vocabSize} tokens but config.json vocab_size is ${model.config.vocab_size}`,
-    );
+    throw e;
   }
   return { model, tokenizer };
 }

@@ -66,31 +66,6 @@ export async function saveQaModel(
 }
 
 /**
- * A QA model as the {@linkcode Trainer} drives it: dropout masks drawn from the run's seed and
- * the step, so a resumed run draws the same ones.
- *
- * @example
- * ```ts
- * import { bertConfig, BertForQuestionAnswering, initGpu, qaTrainable } from "webgpu-bert";
- * await initGpu();
- * const qa = new BertForQuestionAnswering(bertConfig({ vocab_size: 30, hidden_size: 8,
- *   num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 16 }));
- * qaTrainable(qa).setDropoutStep?.(42, 7);
- * console.log(qa.bert.drop.step); // 7
- * ```
- */
-export function qaTrainable(qa: BertForQuestionAnswering): TrainableModel {
-  return {
-    namedParameters: () => qa.namedParameters(),
-    train: (on: boolean) => qa.train(on),
-    setDropoutStep: (seed: number, step: number) => {
-      qa.bert.drop.seed = seed;
-      qa.bert.setStep(step);
-    },
-  };
-}
-
-/**
  * Extractive QA for the {@linkcode Trainer}: training windows labelled as run_qa.py labels
  * them, batches trimmed to their longest window, the mean start/end cross-entropy, and
  * evaluation by EM/F1 (the best checkpoint by EM, ties to the lower eval loss).
@@ -139,7 +114,7 @@ export class QaTask implements TrainTask<QaBatch, QaEvaluation> {
     readonly o: EvalOptions,
     readonly summary: string,
   ) {
-    this.model = qaTrainable(qa);
+    this.model = qa;
     this.rootFiles = [...MODEL_FILES, ...tokenizer.savedFiles];
   }
 

@@ -67,6 +67,7 @@ async function sentencePieceFile(dir: string): Promise<string | null> {
  * ```
  */
 export async function loadTokenizerDir(dir: string): Promise<TextTokenizer> {
+  if (!(await exists(dir))) throw new DataError(dir, "model directory not found");
   if (await exists(`${dir}/tokenizer.json`)) return BertTokenizer.fromFile(`${dir}/tokenizer.json`);
   const spm = await sentencePieceFile(dir);
   if (spm) return await SentencePieceTokenizer.fromFile(spm);
@@ -88,4 +89,24 @@ export async function loadTokenizerDir(dir: string): Promise<TextTokenizer> {
     return BertTokenizer.fromVocab(`${dir}/vocab.txt`, { lowercase, stripAccents });
   }
   throw new DataError(dir, "no tokenizer.json, *.model or vocab.txt in the model directory");
+}
+
+/**
+ * Refuses a tokenizer with more tokens than the model's `vocab_size` (their ids would fall
+ * outside the embedding), naming the model directory.
+ *
+ * @example
+ * ```ts
+ * import { BertTokenizer, checkTokenizerFits } from "webgpu-bert";
+ * const tok = BertTokenizer.fromVocabArray(["[PAD]", "[UNK]", "[CLS]", "[SEP]"], { lowercase: true });
+ * checkTokenizerFits("dir", tok, 4); // fits: no error
+ * ```
+ */
+export function checkTokenizerFits(dir: string, tokenizer: TextTokenizer, vocabSize: number): void {
+  if (tokenizer.vocabSize > vocabSize) {
+    throw new DataError(
+      dir,
+      `tokenizer has ${tokenizer.vocabSize} tokens but config.json vocab_size is ${vocabSize}`,
+    );
+  }
 }

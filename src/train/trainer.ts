@@ -13,6 +13,7 @@ import { LossScaler, type LossScalerOptions, type LossScalerState } from "../opt
 import { linearWarmupDecay } from "../optim/schedule.ts";
 import { keep, scopeAsync, type Tensor } from "../tensor.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
+import { UsageError } from "../util/errors.ts";
 import { loadOptimizerState, saveTrainingCheckpoint } from "./checkpoint.ts";
 import { appendJsonl, plotSvg, readJsonl } from "./log.ts";
 import { ProgressBar } from "../io/progress.ts";
@@ -255,7 +256,9 @@ function noDecay(name: string): boolean {
 
 function bestOf(b: ResumeState["best"] | undefined): BestScore | null {
   if (!b) return null;
-  return "value" in b ? b : { value: b.em, loss: b.loss };
+  const best = "value" in b ? b : { value: b.em, loss: b.loss };
+  // A NaN metric is saved as null: no best to beat.
+  return typeof best.value === "number" && Number.isFinite(best.value) ? best : null;
 }
 
 /**
@@ -381,8 +384,14 @@ export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> 
     resume?: ResumeState,
     extraState: Record<string, unknown> = {},
   ): Promise<TrainResult<Evaluation>> {
-    if (this.scaler && resume?.lossScale) this.scaler.loadState(resume.lossScale);
     const { o, task, scaler, total, warmup, stepsPerEpoch } = this;
+    if (resume && resume.step >= total) {
+      throw new UsageError(
+        `the run in ${o.out} is already at step ${resume.step} of ${total}; ` +
+          `give a larger --max-steps or --epochs to extend it`,
+      );
+    }
+    if (scaler && resume?.lossScale) scaler.loadState(resume.lossScale);
     await Deno.mkdir(o.out, { recursive: true });
     const metricsPath = `${o.out}/metrics.jsonl`;
     if (!o.quiet) {
@@ -405,6 +414,8 @@ export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> 
     let order = orderOf(epoch);
     if (resume) await loadOptimizerState(resume.checkpointDir, task.model, this.opt);
     let tokens = resume?.tokens ?? 0;
+    // This session's tokens, for tokens/s (`tokens` also counts earlier sessions').
+    const tokens0 = tokens;
     const nextBatch = (): Batch => {
       if (cursor >= order.length) {
         epoch++;
@@ -421,6 +432,7 @@ export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> 
     const bar = o.quiet ? null : new ProgressBar(total, "train");
     const t0 = performance.now();
     let lastLoss = NaN;
+    let lastLossStep = 0;
     let lastScale: number | undefined;
     let best = bestOf(resume?.best);
     const checkpoint = async (step: number) => {
@@ -460,6 +472,7 @@ export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> 
     Deno.addSignalListener("SIGINT", onSigint);
     let last: Evaluation | null = null;
     let evalSeconds = 0;
+    const tokensPerS = () => (tokens - tokens0) / ((performance.now() - t0) / 1000 - evalSeconds);
     const evaluate = async (step: number) => {
       const e0 = performance.now();
       let r: Evaluation;
@@ -472,11 +485,11 @@ export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> 
       await appendJsonl(metricsPath, {
         step,
         epoch: +(step / stepsPerEpoch).toFixed(3),
-        loss: Number.isFinite(lastLoss) ? lastLoss : null,
+        loss: lastLossStep === step ? lastLoss : null,
         lr: o.lr * this.lrScale(step),
         eval_loss: r.loss,
         ...r.metrics,
-        tokens_per_s: tokens / ((performance.now() - t0) / 1000 - evalSeconds),
+        tokens_per_s: tokensPerS(),
         ...await scaleFields(),
       });
       await writeFileAtomic(
@@ -487,15 +500,16 @@ export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> 
           }),
         ),
       );
-      await checkpoint(step);
-      await task.writeArtifacts?.(o.out, r);
       const value = task.best.metric === "eval_loss" ? r.loss : r.metrics[task.best.metric];
       if (value === undefined) throw new Error(`the evaluation has no metric ${task.best.metric}`);
       const sign = task.best.greaterIsBetter ? 1 : -1;
       const better = !best || sign * (value - best.value) > 0 ||
         (value === best.value && r.loss < best.loss);
+      // The checkpoint records the best including this evaluation, so a resume keeps it.
+      if (better) best = { value, loss: r.loss };
+      await checkpoint(step);
+      await task.writeArtifacts?.(o.out, r);
       if (better) {
-        best = { value, loss: r.loss };
         await Deno.mkdir(`${o.out}/best`, { recursive: true });
         await task.save(`${o.out}/best`);
         await task.writeArtifacts?.(`${o.out}/best`, r);
@@ -517,12 +531,9 @@ export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> 
         const wantLoss = step % o.logEvery === 0 || step === total;
         const loss = await this.step(step, nextBatch, wantLoss);
         if (wantLoss) {
+          // A non-finite loss never gets here: the guard saw it and step() threw.
           lastLoss = loss;
-          if (!Number.isFinite(loss)) {
-            throw new Error(
-              `loss is ${loss} at step ${step}; stopping (the last checkpoint is intact)`,
-            );
-          }
+          lastLossStep = step;
           const scaled = await scaleFields();
           lastScale = scaled.loss_scale ?? lastScale;
           await appendJsonl(metricsPath, { step, loss, lr: o.lr * lrScale, ...scaled });
@@ -530,14 +541,20 @@ export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> 
         bar?.update(step, {
           loss: Number.isFinite(lastLoss) ? lastLoss : "-",
           lr: o.lr * lrScale,
-          "tok/s": Math.round(tokens / ((performance.now() - t0) / 1000 - evalSeconds)),
+          "tok/s": Math.round(tokensPerS()),
           ...(scaler ? { scale: lastScale ?? "-" } : {}),
         });
-        if (step % evalEvery === 0 && step !== total) await evaluate(step);
-        else if (o.saveEvery && step % o.saveEvery === 0 && step !== total) await checkpoint(step);
+        let saved = false;
+        if (step % evalEvery === 0 && step !== total) {
+          await evaluate(step);
+          saved = true;
+        } else if (o.saveEvery && step % o.saveEvery === 0 && step !== total) {
+          await checkpoint(step);
+          saved = true;
+        }
         if (interrupted || (o.stopAfter && step - first + 1 >= o.stopAfter && step !== total)) {
           bar?.done();
-          await checkpoint(step);
+          if (!saved) await checkpoint(step);
           throw new TrainingInterrupted(step, o.out);
         }
       }
@@ -547,7 +564,12 @@ export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> 
     bar?.done();
     const trainSeconds = (performance.now() - t0) / 1000 - evalSeconds;
     await evaluate(total);
-    return { final: last!, trainSeconds, steps: total, tokensPerS: tokens / trainSeconds };
+    return {
+      final: last!,
+      trainSeconds,
+      steps: total,
+      tokensPerS: (tokens - tokens0) / trainSeconds,
+    };
   }
 
   /** Frees the optimizer state and the guard, and restores the matmul precision. */

@@ -16,7 +16,6 @@ import {
   parseSquad,
   prepareTrainFeatures,
   type QaBatch,
-  qaTrainable,
   Trainer,
 } from "../../mod.ts";
 import "../_helpers.ts";
@@ -61,7 +60,7 @@ async function run(accum: number) {
   const per = 8 / accum;
   const trainer = new Trainer(
     lossOnlyTask<QaBatch>({
-      model: qaTrainable(model),
+      model,
       size: features.length,
       loss: (b) => model.forward(b).loss!,
     }),

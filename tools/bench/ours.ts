@@ -12,7 +12,6 @@ import {
 } from "../../src/ops/matmul.ts";
 import { mul, zeros } from "../../src/ops/elementwise.ts";
 import { sum } from "../../src/ops/reduce.ts";
-import { qaTrainable } from "../../src/qa/task.ts";
 import { lossOnlyTask, Trainer } from "../../src/train/trainer.ts";
 import {
   attentionPolicy,
@@ -147,7 +146,7 @@ function trainerFor(
 ): Trainer<typeof batch> {
   return new Trainer(
     lossOnlyTask({
-      model: qaTrainable(model),
+      model,
       size: 1,
       batch: () => batch,
       loss: (b) => model.forward(b).loss!,
