@@ -11,7 +11,9 @@ import {
   Tensor,
   Trainer,
   type TrainerOptions,
+  TrainingInterrupted,
   type TrainTask,
+  UsageError,
 } from "../../mod.ts";
 import "../_helpers.ts";
 
@@ -115,5 +117,31 @@ Deno.test("warmupSteps overrides warmupRatio; lrSchedule constant holds the peak
   assert.equal(constant.warmup, 3);
   assert.deepEqual([1, 2, 4, 12].map((s) => constant.lrScale(s)), [0, 1 / 3, 1, 1]);
   constant.dispose();
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("a stop at an evaluation saves the best including it; a finished run does not resume", async () => {
+  const out = await Deno.makeTempDir();
+  const t = new Trainer(toyTask(EVALS), options(out, { stopAfter: 8 }));
+  await assert.rejects(() => t.fit(), TrainingInterrupted);
+  t.dispose();
+  const p = await readTrainerPointer(out);
+  assert.equal(p.step, 8);
+  assert.deepEqual(p.state.best, { value: 5, loss: 1 }, "the evaluation at step 8 counts");
+
+  const done = new Trainer(toyTask(EVALS), options(out, { maxSteps: 8 }));
+  await assert.rejects(
+    () =>
+      done.fit({
+        step: 8,
+        epoch: 2,
+        cursor: 0,
+        tokens: 0,
+        best: null,
+        checkpointDir: p.dir,
+      }),
+    (e) => e instanceof UsageError && /already at step 8 of 8/.test(e.message),
+  );
+  done.dispose();
   await Deno.remove(out, { recursive: true });
 });
