@@ -72,7 +72,7 @@ Deno.test("bad flags are usage errors with exit code 2 and no stack trace", asyn
     [["--precision", "f8"], /--precision must be f32 or f16/],
     [["--length-buckets", "0"], /--length-buckets/],
     [["--adam-beta2", "1.5"], /--adam-beta2/],
-    [["--task", "ner"], /unknown --task "ner"; known tasks: qa/],
+    [["--task", "ner"], /unknown --task "ner"; known tasks: qa, classify/],
     [["--eval-every", "often"], /--eval-every/],
     [["--warmup-steps", "-1"], /--warmup-steps/],
   ];
@@ -148,6 +148,6 @@ Deno.test("eval and predict take --task too: an unknown one is a usage error lis
   for (const cli of ["eval", "predict"]) {
     const r = await runScript(cli, ["--task", "ner", "--model", "x"]);
     assert.equal(r.code, 2, r.stderr);
-    assert.match(errorLines(r.stderr)[0], /^error: unknown --task "ner"; known tasks: qa$/);
+    assert.match(errorLines(r.stderr)[0], /^error: unknown --task "ner"; known tasks: qa, classify$/);
   }
 });
