@@ -17,6 +17,7 @@ import { loadOptimizerState, saveTrainingCheckpoint } from "./checkpoint.ts";
 import { appendJsonl, plotSvg, readJsonl } from "./log.ts";
 import { ProgressBar } from "../io/progress.ts";
 import { bucketedEpochOrder, epochOrder, groupedEpochOrder } from "./sampler.ts";
+import { UsageError } from "../util/errors.ts";
 
 /** The task-independent hyperparameters of a run (the CLI's run, optimizer and reliability flags). */
 export interface TrainerOptions {
@@ -381,8 +382,16 @@ export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> 
     resume?: ResumeState,
     extraState: Record<string, unknown> = {},
   ): Promise<TrainResult<Evaluation>> {
-    if (this.scaler && resume?.lossScale) this.scaler.loadState(resume.lossScale);
     const { o, task, scaler, total, warmup, stepsPerEpoch } = this;
+    // Training "to" an earlier step would write trainer_state.json at that step over the later
+    // weights: refused before anything is written.
+    if (resume && resume.step >= total) {
+      const flag = o.maxSteps !== undefined ? `--max-steps ${o.maxSteps}` : `--epochs ${o.epochs}`;
+      throw new UsageError(
+        `${flag} ends at step ${total}, not past the run's step ${resume.step}; give more`,
+      );
+    }
+    if (this.scaler && resume?.lossScale) this.scaler.loadState(resume.lossScale);
     await Deno.mkdir(o.out, { recursive: true });
     const metricsPath = `${o.out}/metrics.jsonl`;
     if (!o.quiet) {
