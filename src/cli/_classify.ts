@@ -37,10 +37,10 @@ export async function evalClassify(f: Flags, usage: string): Promise<void> {
   const batchSize = intFlag(f["batch-size"] as string, "batch-size", usage, 1, 4096) ?? 32;
   const precision = precisionFlag(f.precision as string, usage) ?? "f32";
   const out = (f.out as string | undefined) ?? "predictions.json";
-  const dir = out.replace(/[^/]*$/, "") || ".";
+  const results = out.replace(/[^/]*$/, "eval_results.json");
   await checkOutputs([
     { flag: "--out", path: out, kind: "file", what: "the predictions" },
-    { flag: "--out", path: `${dir}/eval_results.json`, kind: "file", what: "eval_results.json" },
+    { flag: "--out", path: results, kind: "file", what: "eval_results.json" },
   ], [{ flag: "--data", path: f.data as string }, { flag: "--model", path: f.model as string }]);
   // Data first, read with the model's labels: a bad file fails before the GPU is touched.
   const c = await readBertConfig(`${f.model}/config.json`);
@@ -55,7 +55,7 @@ export async function evalClassify(f: Flags, usage: string): Promise<void> {
     padId,
     skipped: data.skipped,
   });
-  await writeClassificationResults(dir, e, out);
+  await writeClassificationResults(out.replace(/[^/]*$/, "") || ".", e, out);
   console.error(
     `wrote ${out}; confusion matrix (rows gold, columns predicted): ` +
       JSON.stringify(e.confusion),

@@ -113,7 +113,10 @@ export function resumeOptions<O extends TrainerOptions, D>(
   keys: Record<string, string>,
 ): O {
   if (f["overwrite-output-dir"]) {
-    throw new UsageError("--overwrite-output-dir starts a fresh run; --resume continues one", usage);
+    throw new UsageError(
+      "--overwrite-output-dir starts a fresh run; --resume continues one",
+      usage,
+    );
   }
   // A run cannot go back: the Trainer would rewrite trainer_state.json at the earlier step over
   // the later weights. --epochs is checked by the Trainer, which knows the steps per epoch.
@@ -138,7 +141,12 @@ export function resumeOptions<O extends TrainerOptions, D>(
   return {
     ...saved.options,
     out: dir,
-    maxSteps: f["max-steps"] !== undefined ? fresh.opts.maxSteps : saved.options.maxSteps,
+    // --epochs alone sets the length by epochs, even on a run that was given --max-steps.
+    maxSteps: f["max-steps"] !== undefined
+      ? fresh.opts.maxSteps
+      : f.epochs !== undefined
+      ? undefined
+      : saved.options.maxSteps,
     epochs: f.epochs !== undefined ? fresh.opts.epochs : saved.options.epochs,
     ...sessionFlags(f, usage),
   };
