@@ -60,7 +60,7 @@ export class DataError extends UserError {
  * ```ts
  * import { OutputError, UserError } from "webgpu-bert";
  * const e = new OutputError("dev.json", "is also --data; writing it would overwrite the input");
- * console.log(e.message, e instanceof UserError); // dev.json: is also --data; ... true
+ * console.log(e.message, e instanceof UserError); // dev.json: is also --data; ... input true
  * ```
  */
 export class OutputError extends UserError {
