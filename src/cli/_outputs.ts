@@ -23,6 +23,27 @@ export interface Input {
   path: string | undefined;
 }
 
+/** What a model directory is read from: an output may not replace one of these either. */
+const MODEL_FILES = [
+  "config.json",
+  "model.safetensors",
+  "model.safetensors.index.json",
+  "tokenizer.json",
+  "tokenizer_config.json",
+  "special_tokens_map.json",
+  "vocab.txt",
+  "sentencepiece.bpe.model",
+  "spiece.model",
+  "tokenizer.model",
+  "trainer_state.json",
+];
+
+/** `--model DIR` as inputs: the directory and the files a model is read from. */
+export function modelInputs(dir: string | undefined): Input[] {
+  if (!dir) return [];
+  return [dir, ...MODEL_FILES.map((f) => `${dir}/${f}`)].map((path) => ({ flag: "--model", path }));
+}
+
 /** Files that mark a directory as a run that --overwrite-output-dir may replace. */
 const RUN_MARKERS = ["trainer_state.json", "metrics.jsonl"];
 

@@ -20,7 +20,7 @@ import {
 } from "./_flags.ts";
 import { resolvePrecision, setMatmulPrecision } from "../ops/matmul.ts";
 import { evalClassify } from "./_classify.ts";
-import { checkOutputs } from "./_outputs.ts";
+import { checkOutputs, modelInputs } from "./_outputs.ts";
 
 const USAGE = "usage: deno task eval [--task qa|classify] --model DIR --data FILE " +
   "[--out predictions.json] " +
@@ -89,7 +89,7 @@ export async function main(args: string[]): Promise<void> {
   await checkOutputs([
     { flag: "--out", path: out, kind: "file", what: "the predictions" },
     { flag: "--out", path: nbestPath, kind: "file", what: "the n-best list" },
-  ], [{ flag: "--data", path: f.data }, { flag: "--model", path: f.model }]);
+  ], [{ flag: "--data", path: f.data }, ...modelInputs(f.model)]);
   const data = await loadSquad(f.data, { mode: "eval" });
   console.error(data.summary());
   metric ??= data.examples.some((e) => /\p{Script=Hangul}/u.test(e.context)) ? "korquad" : "squad";

@@ -51,6 +51,12 @@ Deno.test("eval and download refuse outputs over inputs, over each other, or of 
   await refused("eval", [...cls, "--out", tsv], /is also --data/, dir);
   await refused(
     "eval",
+    [...qa, "--out", `${dir}/config.json`],
+    /config\.json: is also --model/,
+    dir,
+  );
+  await refused(
+    "eval",
     [...qa, "--out", `${dir}/nbest_predictions.json`],
     /nbest_predictions\.json: would hold both the predictions and the n-best list/,
     dir,
