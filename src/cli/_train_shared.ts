@@ -141,7 +141,7 @@ export function resumeOptions<O extends TrainerOptions, D>(
   return {
     ...saved.options,
     out: dir,
-    // --epochs alone sets the length by epochs, even on a run that was given --max-steps.
+    // --epochs replaces a saved --max-steps, as --max-steps overrides --epochs in a fresh run.
     maxSteps: f["max-steps"] !== undefined
       ? fresh.opts.maxSteps
       : f.epochs !== undefined

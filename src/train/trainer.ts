@@ -18,6 +18,7 @@ import { appendJsonl, plotSvg, readJsonl } from "./log.ts";
 import { ProgressBar } from "../io/progress.ts";
 import { bucketedEpochOrder, epochOrder, groupedEpochOrder } from "./sampler.ts";
 import { UsageError } from "../util/errors.ts";
+import { UsageError } from "../util/errors.ts";
 
 /** The task-independent hyperparameters of a run (the CLI's run, optimizer and reliability flags). */
 export interface TrainerOptions {
@@ -383,15 +384,13 @@ export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> 
     extraState: Record<string, unknown> = {},
   ): Promise<TrainResult<Evaluation>> {
     const { o, task, scaler, total, warmup, stepsPerEpoch } = this;
-    // Training "to" an earlier step would write trainer_state.json at that step over the later
-    // weights: refused before anything is written.
     if (resume && resume.step >= total) {
-      const flag = o.maxSteps !== undefined ? `--max-steps ${o.maxSteps}` : `--epochs ${o.epochs}`;
       throw new UsageError(
-        `${flag} ends at step ${total}, not past the run's step ${resume.step}; give more`,
+        `the run in ${o.out} is already at step ${resume.step} of ${total}; ` +
+          `give a larger --max-steps or --epochs to extend it`,
       );
     }
-    if (this.scaler && resume?.lossScale) this.scaler.loadState(resume.lossScale);
+    if (scaler && resume?.lossScale) scaler.loadState(resume.lossScale);
     await Deno.mkdir(o.out, { recursive: true });
     const metricsPath = `${o.out}/metrics.jsonl`;
     if (!o.quiet) {

@@ -119,11 +119,12 @@ Deno.test("a run is replaced only whole, with --overwrite-output-dir; --resume n
   await refused("train", quick, /is not empty; give --overwrite-output-dir/, run);
   await refused("train", ["--resume", run, "--max-steps", "1"], /--max-steps 1 is not past/, run);
   await refused("train", ["--resume", run, "--max-steps", "2"], /step 2; give a larger/, run);
-  // --epochs is checked by the Trainer, which alone knows the steps per epoch.
+  // --epochs is checked by the Trainer, which alone knows the steps per epoch: after loading,
+  // but before anything is written.
   await refused(
     "train",
     ["--resume", run, "--epochs", "0.01"],
-    /--epochs 0\.01 ends at step 1, not past the run's step 2/,
+    /is already at step 2 of 1; give a larger --max-steps or --epochs/,
     run,
   );
   await refused(
