@@ -16,6 +16,7 @@ import {
 import { checkTokenizerFits, loadTokenizerDir } from "../text/tokenizer_dir.ts";
 import { UsageError } from "./_common.ts";
 import { intFlag, precisionFlag } from "./_flags.ts";
+import { checkOutputs, modelInputs } from "./_outputs.ts";
 import { adapterPrecision, type Flags } from "./_train_shared.ts";
 
 /** Loads the model directory, its tokenizer and the adapter, at `precision`. */
@@ -37,6 +38,11 @@ export async function evalClassify(f: Flags, usage: string): Promise<void> {
   const batchSize = intFlag(f["batch-size"] as string, "batch-size", usage, 1, 4096) ?? 32;
   const precision = precisionFlag(f.precision as string, usage) ?? "f32";
   const out = (f.out as string | undefined) ?? "predictions.json";
+  const results = out.replace(/[^/]*$/, "eval_results.json");
+  await checkOutputs([
+    { flag: "--out", path: out, kind: "file", what: "the predictions" },
+    { flag: "--out", path: results, kind: "file", what: "eval_results.json" },
+  ], [{ flag: "--data", path: f.data as string }, ...modelInputs(f.model as string)]);
   // Data first, read with the model's labels: a bad file fails before the GPU is touched.
   const c = await readBertConfig(`${f.model}/config.json`);
   const data = await loadTextDataset(f.data as string, {

@@ -109,6 +109,7 @@ export const TASK_FLAGS = { task: { type: "string" } } as const;
 /** The run group: where the run goes, how long it trains, how it batches and evaluates. */
 export const RUN_FLAGS = {
   out: { type: "string" },
+  "overwrite-output-dir": { type: "boolean" },
   epochs: { type: "string" },
   "max-steps": { type: "string" },
   "batch-size": { type: "string" },

@@ -15,7 +15,9 @@ import { DataError, UsageError } from "./_common.ts";
 import { intFlag, RECIPE_KEYS, sessionFlags, trainerFlags } from "./_flags.ts";
 import {
   adapterPrecision,
+  checkFreshRun,
   type Flags,
+  replaceOldRun,
   resumeOptions,
   savedRun,
   scratchConfig,
@@ -139,6 +141,7 @@ async function run(
 /** `train --task classify` with these flags. */
 export async function trainClassify(f: Flags, usage: string): Promise<void> {
   const { opts, spec } = recipe(f, usage);
+  await checkFreshRun(f, opts.out);
   // Data first: a bad file fails before the GPU or the model is touched. A --model's labels
   // decide how the files' labels read, so its config is read before them.
   let labels: LabelSpec = {};
@@ -168,6 +171,7 @@ export async function trainClassify(f: Flags, usage: string): Promise<void> {
     model = new BertForSequenceClassification(config, { seed: opts.seed });
   }
   opts.precision = adapterPrecision(opts.precision ?? "f32", gpu.info);
+  await replaceOldRun(f, opts.out);
   await run(model, tokenizer, data, opts, spec);
 }
 
@@ -180,7 +184,7 @@ export async function resumeClassify(
 ): Promise<void> {
   const { st, resume } = savedRun<ClassifyOptions, DataSpec>(p);
   const fresh = recipe({ train: st.data.train, eval: st.data.eval, ...f }, usage);
-  const o = resumeOptions(f, usage, dir, st, fresh, RECIPE_KEYS);
+  const o = resumeOptions(f, usage, dir, p.step, st, fresh, RECIPE_KEYS);
   const gpu = await initGpu();
   console.error(`adapter: ${gpu.info.name} (${gpu.info.backend})`);
   o.precision = adapterPrecision(o.precision ?? "f32", gpu.info);

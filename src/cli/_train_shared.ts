@@ -10,6 +10,7 @@ import type { ResumeState, TrainerOptions } from "../train/trainer.ts";
 import type { TrainerPointer } from "../train/checkpoint.ts";
 import type { LossScalerState } from "../optim/loss_scale.ts";
 import { UsageError } from "./_common.ts";
+import { checkOutputs, checkRunDir, clearRunDir } from "./_outputs.ts";
 import { checkResumeFlags, sessionFlags } from "./_flags.ts";
 
 /** Flags as parseFlags returns them. */
@@ -76,19 +77,57 @@ export function timestamp(): string {
   return new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
 }
 
+/** The inputs a fresh run reads, for {@linkcode checkOutputs}. */
+const RUN_INPUTS = ["train", "eval", "model", "tokenizer", "vocab"];
+
 /**
- * The options of a resumed run: the saved ones, after checking that every recipe flag given
- * (`keys`) agrees with them, with `--max-steps`/`--epochs` extending the run and this session's
+ * Checks a fresh run's `--out` before any work: not an input nor holding one, not a file, and
+ * empty unless `--overwrite-output-dir` names an old run to replace.
+ */
+export async function checkFreshRun(f: Flags, out: string): Promise<void> {
+  await checkOutputs(
+    [{ flag: "--out", path: out, kind: "dir", what: "the run" }],
+    RUN_INPUTS.map((k) => ({ flag: `--${k}`, path: f[k] as string | undefined })),
+  );
+  await checkRunDir(out, !!f["overwrite-output-dir"]);
+}
+
+/**
+ * Removes the old run that `--overwrite-output-dir` replaces, once the data and the model have
+ * loaded: the new run is then never mixed with the old one, and a bad flag costs nothing.
+ */
+export async function replaceOldRun(f: Flags, out: string): Promise<void> {
+  if (f["overwrite-output-dir"]) await clearRunDir(out);
+}
+
+/**
+ * The options of a resumed run at `step`: the saved ones, after checking that every recipe flag
+ * given (`keys`) agrees with them and that `--max-steps` goes past `step`, with `--max-steps`/`--epochs` extending the run and this session's
  * reliability flags.
  */
 export function resumeOptions<O extends TrainerOptions, D>(
   f: Flags,
   usage: string,
   dir: string,
+  step: number,
   saved: { options: O; data: D },
   fresh: { opts: O; spec: D },
   keys: Record<string, string>,
 ): O {
+  if (f["overwrite-output-dir"]) {
+    throw new UsageError(
+      "--overwrite-output-dir starts a fresh run; --resume continues one",
+      usage,
+    );
+  }
+  // A run cannot go back: the Trainer would rewrite trainer_state.json at the earlier step over
+  // the later weights. --epochs is checked by the Trainer, which knows the steps per epoch.
+  if (f["max-steps"] !== undefined && fresh.opts.maxSteps! <= step) {
+    throw new UsageError(
+      `--max-steps ${fresh.opts.maxSteps} is not past the run's step ${step}; give a larger one`,
+      usage,
+    );
+  }
   for (const k of ["model", "config", "tokenizer", "vocab", "lowercase"]) {
     if (f[k] !== undefined) {
       throw new UsageError(`--resume takes --${k} from the run dir; leave it out`, usage);

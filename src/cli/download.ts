@@ -4,6 +4,7 @@
 import { download } from "../io/download.ts";
 import { DownloadError } from "../util/errors.ts";
 import { DataError, parseFlags, runCli, UsageError } from "./_common.ts";
+import { checkOutputs } from "./_outputs.ts";
 
 const USAGE = "usage: deno task download NAME[@REVISION] | korquad-v1 | URL --to DIR";
 
@@ -68,6 +69,7 @@ export async function main(args: string[]): Promise<void> {
     );
   }
   if (!flags.to) throw new UsageError("--to DIR is required", USAGE);
+  await checkOutputs([{ flag: "--to", path: flags.to, kind: "dir", what: "the downloads" }]);
   const files = await download(names[0], flags.to, {
     progress: !flags.quiet,
     log: flags.quiet ? () => {} : (line) => console.error(line),

@@ -20,6 +20,7 @@ import {
 } from "./_flags.ts";
 import { resolvePrecision, setMatmulPrecision } from "../ops/matmul.ts";
 import { evalClassify } from "./_classify.ts";
+import { checkOutputs, modelInputs } from "./_outputs.ts";
 
 const USAGE = "usage: deno task eval [--task qa|classify] --model DIR --data FILE " +
   "[--out predictions.json] " +
@@ -83,6 +84,12 @@ export async function main(args: string[]): Promise<void> {
   const maxAnswerLength = intFlag(f["max-answer-length"], "max-answer-length", USAGE, 1, 512) ?? 30;
   const precision = precisionFlag(f.precision, USAGE) ?? "f32";
   let metric = metricFlag(f.metric, USAGE);
+  const out = f.out ?? "predictions.json";
+  const nbestPath = out.replace(/[^/]*$/, "nbest_predictions.json");
+  await checkOutputs([
+    { flag: "--out", path: out, kind: "file", what: "the predictions" },
+    { flag: "--out", path: nbestPath, kind: "file", what: "the n-best list" },
+  ], [{ flag: "--data", path: f.data }, ...modelInputs(f.model)]);
   const data = await loadSquad(f.data, { mode: "eval" });
   console.error(data.summary());
   metric ??= data.examples.some((e) => /\p{Script=Hangul}/u.test(e.context)) ? "korquad" : "squad";
@@ -104,10 +111,8 @@ export async function main(args: string[]): Promise<void> {
     bar.update(done);
   });
   (bar as ProgressBar | null)?.done();
-  const out = f.out ?? "predictions.json";
   const enc = new TextEncoder();
   await writeFileAtomic(out, enc.encode(JSON.stringify(r.predictions, null, 2) + "\n"));
-  const nbestPath = out.replace(/[^/]*$/, "nbest_predictions.json");
   await writeFileAtomic(nbestPath, enc.encode(JSON.stringify(r.nbest, null, 2) + "\n"));
   console.error(`wrote ${out} and ${nbestPath} (${metric} metric)`);
   console.log(JSON.stringify({

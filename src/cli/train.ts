@@ -32,7 +32,9 @@ import {
 } from "./_flags.ts";
 import {
   adapterPrecision,
+  checkFreshRun,
   checkModelFlags,
+  replaceOldRun,
   resumeOptions,
   savedRun,
   scratchConfig,
@@ -73,7 +75,9 @@ task
                          The last line is {"accuracy", "macro_f1", "examples", "skipped",
                          "seconds", "train_seconds"}
 run
-  --out DIR              run directory (default runs/<timestamp>)
+  --out DIR              run directory (default runs/<timestamp>); must be new or empty
+  --overwrite-output-dir replace the old run in a non-empty --out as a whole (removed once
+                         the data and model have loaded)
   --epochs N             epochs (default 2; embedded default 4)
   --max-steps N          optimizer steps; overrides --epochs
   --batch-size N         features per micro-batch (default 8; embedded default 32)
@@ -191,7 +195,7 @@ async function loadData(d: DataSpec) {
 /** Continues the QA run in `dir` from its last verified checkpoint `p`. */
 async function resumeQa(dir: string, f: QaFlags, p: TrainerPointer & { dir: string }) {
   const { st, resume } = savedRun<TrainOptions, DataSpec>(p);
-  const o = resumeOptions(f, USAGE, dir, st, recipe(f), QA_RECIPE_KEYS);
+  const o = resumeOptions(f, USAGE, dir, p.step, st, recipe(f), QA_RECIPE_KEYS);
   const { train, evalSet } = await loadData(st.data);
   const gpu = await initGpu();
   console.error(`adapter: ${gpu.info.name} (${gpu.info.backend})`);
@@ -294,6 +298,7 @@ export async function main(args: string[]): Promise<void> {
   if (task === "classify") return await trainClassify(f, USAGE);
   const { opts, spec } = recipe(f);
   const seed = opts.seed;
+  await checkFreshRun(f, opts.out);
 
   // Data first: a bad file fails before the GPU or the model is touched.
   const { train, evalSet, generated } = await loadData(spec);
@@ -321,6 +326,7 @@ export async function main(args: string[]): Promise<void> {
     });
     model = new BertForQuestionAnswering(config, { seed });
   }
+  await replaceOldRun(f, opts.out);
   const s = await trainQa(model, tokenizer, train, evalSet, opts, undefined, {
     task: "qa",
     data: spec,

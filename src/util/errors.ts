@@ -52,6 +52,26 @@ export class DataError extends UserError {
 }
 
 /**
+ * An output path that cannot be written safely: it is one of the command's inputs, another of
+ * its outputs, an existing run, or a file where a directory is expected (or the reverse). The
+ * message is `<path>: <what>`; `runCli` prints `error: <path>: <what>` and exits with code 2.
+ *
+ * @example
+ * ```ts
+ * import { OutputError, UserError } from "webgpu-bert";
+ * const e = new OutputError("dev.json", "is also --data; writing it would overwrite the input");
+ * console.log(e.message, e instanceof UserError); // dev.json: is also --data; ... input true
+ * ```
+ */
+export class OutputError extends UserError {
+  /** An error about the output `path`; `what` says what is wrong. */
+  constructor(readonly path: string, readonly what: string) {
+    super(`${path}: ${what}`);
+    this.name = "OutputError";
+  }
+}
+
+/**
  * A tokenizer file that cannot be used (a malformed SentencePiece `.model`, a vocab without the
  * special tokens it needs); the message is `<file>: <what>`.
  *
