@@ -18,7 +18,6 @@ import { loadOptimizerState, saveTrainingCheckpoint } from "./checkpoint.ts";
 import { appendJsonl, plotSvg, readJsonl } from "./log.ts";
 import { ProgressBar } from "../io/progress.ts";
 import { bucketedEpochOrder, epochOrder, groupedEpochOrder } from "./sampler.ts";
-import { UsageError } from "../util/errors.ts";
 
 /** The task-independent hyperparameters of a run (the CLI's run, optimizer and reliability flags). */
 export interface TrainerOptions {

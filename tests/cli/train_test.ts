@@ -148,6 +148,9 @@ Deno.test("eval and predict take --task too: an unknown one is a usage error lis
   for (const cli of ["eval", "predict"]) {
     const r = await runScript(cli, ["--task", "ner", "--model", "x"]);
     assert.equal(r.code, 2, r.stderr);
-    assert.match(errorLines(r.stderr)[0], /^error: unknown --task "ner"; known tasks: qa, classify$/);
+    assert.match(
+      errorLines(r.stderr)[0],
+      /^error: unknown --task "ner"; known tasks: qa, classify$/,
+    );
   }
 });
