@@ -82,7 +82,9 @@ export async function main(args: string[]): Promise<void> {
     nBestSize: Math.max(20, topK),
     maxAnswerLength,
   });
-  const answers = (post.nbest.q ?? []).slice(0, topK).map((a) => ({
+  // HF's postprocessing stands in "empty" (probability 1) when no span is valid; say so in words.
+  const none = post.predictions.q === "";
+  const answers = (none ? [] : post.nbest.q ?? []).slice(0, topK).map((a) => ({
     answer: a.text,
     probability: a.probability,
     score: a.start_logit + a.end_logit,
@@ -94,7 +96,12 @@ export async function main(args: string[]): Promise<void> {
       })`,
     )
   );
-  if (!answers.length) console.log("(no valid answer span)");
+  if (!answers.length) {
+    console.log(
+      "no answer: no span of the context is a valid answer (within --max-answer-length, " +
+        "start before end, inside the context)",
+    );
+  }
   console.log(JSON.stringify({ answers }));
 }
 

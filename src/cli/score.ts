@@ -3,7 +3,7 @@
 
 import { loadPredictions, loadSquad, type QAExample } from "../qa/dataset.ts";
 import { korquadScore, squadScore } from "../qa/metrics.ts";
-import { parseFlags, runCli, UsageError } from "./_common.ts";
+import { DataError, parseFlags, runCli, UsageError } from "./_common.ts";
 
 const USAGE =
   "usage: deno run -A src/cli/score.ts --data FILE --predictions FILE [--metric korquad|squad]";
@@ -56,7 +56,9 @@ export async function main(args: string[]): Promise<void> {
   if (flags.metric !== undefined && flags.metric !== "korquad" && flags.metric !== "squad") {
     throw new UsageError(`--metric must be korquad or squad, got "${flags.metric}"`, USAGE);
   }
-  const data = await loadSquad(flags.data, { mode: "eval" });
+  // Every question counts, whatever its text, as in the official scripts.
+  const data = await loadSquad(flags.data, { mode: "score" });
+  if (!data.examples.length) throw new DataError(flags.data, "no questions to score");
   const preds = await loadPredictions(flags.predictions);
   const [metric, why] = flags.metric
     ? [flags.metric as "korquad" | "squad", "--metric"]

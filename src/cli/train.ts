@@ -188,6 +188,9 @@ async function loadData(d: DataSpec) {
   }
   if (d.maxTrain) train = train.slice(0, d.maxTrain);
   if (d.maxEval) evalSet = evalSet.slice(0, d.maxEval);
+  if (!train.length) {
+    throw new DataError(d.train ?? "<generated train>", "no usable training examples (see above)");
+  }
   if (!evalSet.length) throw new DataError(d.eval ?? "<generated eval>", "no evaluation examples");
   return { train, evalSet, generated: !!generated };
 }

@@ -57,3 +57,14 @@ Deno.test("predict prints the best answers, their scores and probabilities, then
   assert.equal(errorLines(bad.stderr).length, 1);
   await Deno.remove(model, { recursive: true });
 });
+
+Deno.test("predict says in words that no span is valid (a context of control characters)", async () => {
+  const model = await quickTrain();
+  const r = await runScript("predict", [
+    ...["--model", model, "--question", "무엇인가?", "--context", "\u0001\u0002\u0003"],
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^no answer: no span of the context is a valid answer/m);
+  assert.deepEqual(r.last, { answers: [] });
+  await Deno.remove(model, { recursive: true });
+});

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { runDeno, shared, withoutData } from "../_data.ts";
+import { errorLines, runScript } from "./_run.ts";
 
 const DEV = "korquad/KorQuAD_v1.0_dev.json";
 const GOLD = "korquad/KorQuAD_v1.0_dev_gold_predictions.json";
@@ -90,4 +91,47 @@ Deno.test("score --help lists every flag and exits 0", async () => {
   assert.equal(r.code, 0);
   const text = r.stdout.join("\n");
   for (const f of ["--data", "--predictions", "--metric", "--help"]) assert.ok(text.includes(f), f);
+});
+
+Deno.test("score counts every question whatever its text, as the official scripts; no questions or a duplicate id is an error", async () => {
+  const dir = await Deno.makeTempDir();
+  const qa = (id: string, question: string) => ({
+    id,
+    question,
+    answers: [{ text: "서울", answer_start: 0 }],
+  });
+  const data = (qas: unknown[]) => ({
+    version: "1",
+    data: [{ title: "t", paragraphs: [{ context: "서울은 수도다.", qas }] }],
+  });
+  await Deno.writeTextFile(
+    `${dir}/d.json`,
+    JSON.stringify(data([qa("a", "수도는?"), qa("b", "  ")])),
+  );
+  await Deno.writeTextFile(`${dir}/p.json`, JSON.stringify({ a: "서울", b: "부산" }));
+  const r = await runScript("score", ["--data", `${dir}/d.json`, "--predictions", `${dir}/p.json`]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.last!.examples, 2);
+  assert.equal(r.last!.exact_match, 50);
+
+  await Deno.writeTextFile(`${dir}/empty.json`, JSON.stringify({ version: "1", data: [] }));
+  await Deno.writeTextFile(`${dir}/dup.json`, JSON.stringify(data([qa("a", "q"), qa("a", "r")])));
+  for (
+    const [file, re] of [
+      ["empty.json", /empty\.json: no questions to score$/],
+      ["dup.json", /dup\.json: .*\(id "a"\): duplicate question id$/],
+    ] as const
+  ) {
+    const bad = await runScript("score", [
+      "--data",
+      `${dir}/${file}`,
+      "--predictions",
+      `${dir}/p.json`,
+    ]);
+    assert.equal(bad.code, 2, bad.stderr);
+    const errs = errorLines(bad.stderr);
+    assert.equal(errs.length, 1, bad.stderr);
+    assert.match(errs[0], re);
+  }
+  await Deno.remove(dir, { recursive: true });
 });

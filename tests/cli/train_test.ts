@@ -154,3 +154,28 @@ Deno.test("eval and predict take --task too: an unknown one is a usage error lis
     );
   }
 });
+
+Deno.test("a training set with no usable example is one error naming the file, exit 2", async () => {
+  const dir = await Deno.makeTempDir();
+  const bad = {
+    version: "1",
+    data: [{
+      title: "t",
+      paragraphs: [{
+        context: "서울은 수도다.",
+        qas: [{ id: "a", question: "수도는?", answers: [{ text: "부산", answer_start: 0 }] }],
+      }],
+    }],
+  };
+  await Deno.writeTextFile(`${dir}/train.json`, JSON.stringify(bad));
+  await Deno.writeTextFile(`${dir}/vocab.txt`, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n");
+  const r = await runScript("train", [
+    ...["--train", `${dir}/train.json`, "--eval", `${dir}/train.json`],
+    ...["--config", "tiny", "--vocab", `${dir}/vocab.txt`, "--out", `${dir}/run`],
+  ]);
+  assert.equal(r.code, 2, r.stderr);
+  const errs = errorLines(r.stderr);
+  assert.equal(errs.length, 1, r.stderr);
+  assert.match(errs[0], /train\.json: no usable training examples/);
+  await Deno.remove(dir, { recursive: true });
+});
