@@ -21,6 +21,7 @@ import {
   WordPiece,
   wordPieceDecoder,
 } from "npm:tokenizers@0.23.2";
+import { TokenizerError } from "../util/errors.ts";
 
 /** A `[start, end)` character span in UTF-16 units of the string it came from. */
 export type Offset = [number, number];
@@ -124,6 +125,23 @@ export interface TextTokenizer {
 
 const SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
 
+/** Runs `load`, saying any failure to read or parse `path` as one {@linkcode TokenizerError}. */
+function asTokenizerError<T>(path: string, load: () => T): T {
+  try {
+    return load();
+  } catch (e) {
+    if (e instanceof TokenizerError) throw e;
+    const what = e instanceof Deno.errors.NotFound
+      ? "no such file"
+      : e instanceof Deno.errors.IsADirectory
+      ? "is a directory"
+      : e instanceof SyntaxError
+      ? `invalid JSON (${e.message.split("\n")[0]})`
+      : (e instanceof Error ? e.message : String(e)).split("\n")[0].replace(/^BertTokenizer: /, "");
+    throw new TokenizerError(path, what);
+  }
+}
+
 /**
  * A BERT WordPiece tokenizer backed by Hugging Face `tokenizers`, producing the same ids,
  * offsets and overflow windows as `BertTokenizerFast`.
@@ -188,17 +206,20 @@ export class BertTokenizer implements TextTokenizer {
    * ```
    */
   static fromFile(path: string): BertTokenizer {
-    const json = JSON.parse(Deno.readTextFileSync(path));
-    const n = json?.normalizer;
-    const bert = n?.type === "BertNormalizer";
-    const lowercase = bert ? n.lowercase !== false : false;
-    return new BertTokenizer(Tokenizer.fromFile(path), {
-      lowercase,
-      stripAccents: bert ? (n.strip_accents ?? lowercase) : false,
-      handleChineseChars: bert ? n.handle_chinese_chars !== false : true,
-      cleanText: bert ? n.clean_text !== false : true,
+    return asTokenizerError(path, () => {
+      const json = JSON.parse(Deno.readTextFileSync(path));
+      const n = json?.normalizer;
+      const bert = n?.type === "BertNormalizer";
+      const lowercase = bert ? n.lowercase !== false : false;
+      return new BertTokenizer(Tokenizer.fromFile(path), {
+        lowercase,
+        stripAccents: bert ? (n.strip_accents ?? lowercase) : false,
+        handleChineseChars: bert ? n.handle_chinese_chars !== false : true,
+        cleanText: bert ? n.clean_text !== false : true,
+      });
     });
   }
+
 
   /**
    * Builds the BERT pipeline from a WordPiece vocab: BertNormalizer, BertPreTokenizer,
@@ -220,10 +241,12 @@ export class BertTokenizer implements TextTokenizer {
    */
   static fromVocab(vocab: string | string[], opts: BertVocabOptions): BertTokenizer {
     if (typeof vocab !== "string") return BertTokenizer.fromVocabArray(vocab, opts);
-    // As the Rust reader: split lines, trim each token's end; a final newline adds no token.
-    const lines = Deno.readTextFileSync(vocab).split("\n");
-    if (lines.at(-1) === "") lines.pop();
-    return BertTokenizer.fromVocabArray(lines.map((l) => l.trimEnd()), opts);
+    return asTokenizerError(vocab, () => {
+      // As the Rust reader: split lines, trim each token's end; a final newline adds no token.
+      const lines = Deno.readTextFileSync(vocab).split("\n");
+      if (lines.at(-1) === "") lines.pop();
+      return BertTokenizer.fromVocabArray(lines.map((l) => l.trimEnd()), opts);
+    });
   }
 
   /**

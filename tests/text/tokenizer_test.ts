@@ -3,6 +3,7 @@ import { Tokenizer } from "tokenizers";
 import { loadSquad } from "../../src/qa/dataset.ts";
 import { BertTokenizer, type Offset, type TokenWindow } from "../../src/text/tokenizer.ts";
 import { shared, withoutData } from "../_data.ts";
+import { TokenizerError } from "../../src/util/errors.ts";
 
 const TINY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "q", "a", "b", "c", "d", "e", "f", "g"];
 
@@ -308,4 +309,40 @@ Deno.test({
       `${libChecked} windows also checked against the library's own truncation`,
   );
   assert.ok(multi > 100);
+});
+
+Deno.test("a bad tokenizer.json or vocab.txt is one TokenizerError naming the file", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/bad.json`, "{");
+  await Deno.writeTextFile(`${dir}/empty.json`, "");
+  await Deno.writeTextFile(`${dir}/notok.json`, '{"model": 3}');
+  await Deno.mkdir(`${dir}/dir.json`);
+  await Deno.writeTextFile(`${dir}/nocls.txt`, "[PAD]\n[UNK]\n[SEP]\n");
+  const cases: [() => unknown, string, RegExp][] = [
+    [() => BertTokenizer.fromFile(`${dir}/bad.json`), "bad.json", /^invalid JSON/],
+    [() => BertTokenizer.fromFile(`${dir}/empty.json`), "empty.json", /^invalid JSON/],
+    [() => BertTokenizer.fromFile(`${dir}/notok.json`), "notok.json", /./],
+    [() => BertTokenizer.fromFile(`${dir}/dir.json`), "dir.json", /^is a directory$/],
+    [() => BertTokenizer.fromFile(`${dir}/none.json`), "none.json", /^no such file$/],
+    [
+      () => BertTokenizer.fromVocab(`${dir}/nocls.txt`, { lowercase: true }),
+      "nocls.txt",
+      /^vocab lacks \[CLS\]$/,
+    ],
+    [
+      () => BertTokenizer.fromVocab(`${dir}/none.txt`, { lowercase: true }),
+      "none.txt",
+      /^no such file$/,
+    ],
+  ];
+  for (const [load, file, what] of cases) {
+    assert.throws(load, (e) => {
+      assert.ok(e instanceof TokenizerError, String(e));
+      assert.equal(e.file, `${dir}/${file}`);
+      assert.match(e.what, what);
+      assert.ok(!e.message.includes("\n"), "one line");
+      return true;
+    });
+  }
+  await Deno.remove(dir, { recursive: true });
 });
