@@ -4,6 +4,7 @@
 
 import type { Offset, TextTokenizer, TokenWindow } from "../text/tokenizer.ts";
 import type { QAExample } from "./dataset.ts";
+import { UsageError } from "../util/errors.ts";
 
 /** The fields of an example that feature preparation reads. */
 export type QaExampleInput = Pick<QAExample, "id" | "context" | "question" | "answers">;
@@ -65,7 +66,15 @@ async function windowsOf(
   const out: TokenWindow[][] = new Array(examples.length);
   for (let i = 0; i < examples.length; i += CONCURRENCY) {
     const chunk = examples.slice(i, i + CONCURRENCY).map((ex) =>
-      tokenizer.encodePair(ex.question.replace(LEAD_WS, ""), ex.context, pair)
+      tokenizer.encodePair(ex.question.replace(LEAD_WS, ""), ex.context, pair).catch((e) => {
+        // The library's words ("Sequence to truncate too short", a stride assertion) name
+        // neither the question nor what to change.
+        throw new UsageError(
+          `question ${JSON.stringify(ex.id)} leaves no room for the context in a ` +
+            `${maxLength}-token window with stride ${pair.stride} (${(e as Error).message}); ` +
+            "raise --max-seq-length or lower --doc-stride",
+        );
+      })
     );
     (await Promise.all(chunk)).forEach((ws, k) => out[i + k] = ws);
   }

@@ -68,3 +68,17 @@ Deno.test("predict says in words that no span is valid (a context of control cha
   assert.deepEqual(r.last, { answers: [] });
   await Deno.remove(model, { recursive: true });
 });
+
+Deno.test("a question that leaves no room for the context is one error naming it and the flags", async () => {
+  const model = await quickTrain();
+  const r = await runScript("predict", [
+    ...["--model", model, "--max-seq-length", "8", "--doc-stride", "2"],
+    ...["--question", "김민준은 1987년에 어디에서 누구와 무엇을 했나요?", "--context", "부산"],
+  ]);
+  assert.equal(r.code, 2, r.stderr);
+  const errs = errorLines(r.stderr);
+  assert.equal(errs.length, 1, r.stderr);
+  assert.match(errs[0], /^error: question "q" leaves no room for the context in a 8-token window/);
+  assert.match(errs[0], /raise --max-seq-length or lower --doc-stride$/);
+  await Deno.remove(model, { recursive: true });
+});
