@@ -220,7 +220,6 @@ export class BertTokenizer implements TextTokenizer {
     });
   }
 
-
   /**
    * Builds the BERT pipeline from a WordPiece vocab: BertNormalizer, BertPreTokenizer,
    * WordPiece (`##`, `[UNK]`, at most 100 characters a word), the post-processor
