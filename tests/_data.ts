@@ -106,3 +106,8 @@ export function toySentiment(
     return { id: `t${seed}-${i}`, text: words.join(" "), label };
   });
 }
+
+/** A shared-data JSON file, parsed. */
+export async function sharedJson<T>(rel: string): Promise<T> {
+  return JSON.parse(await Deno.readTextFile(shared(rel)));
+}

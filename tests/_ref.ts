@@ -148,3 +148,14 @@ export function spansByScore(
   });
   return out.sort((a, b) => b.score - a.score);
 }
+
+/** ‖a − b‖ / ‖b‖ (the reference's norm floored at 1e-12): one tensor's relative error. */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += b[i] ** 2;
+  }
+  return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-12);
+}

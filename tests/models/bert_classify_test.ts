@@ -15,21 +15,12 @@ import {
   scopeAsync,
 } from "../../mod.ts";
 import { assertClose } from "../_helpers.ts";
+import { relErr } from "../_ref.ts";
 
 await initGpu();
 const FIXTURES = new URL("../fixtures/", import.meta.url).pathname;
 const CLS = `${FIXTURES}bert_classify_odd`;
 const QA = `${FIXTURES}bert_qa_odd`;
-
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-12);
-}
 
 Deno.test("BertForSequenceClassification matches PyTorch: logits, loss, every gradient", async () => {
   const { model, report } = await loadBertForSequenceClassification(CLS, { quiet: true });

@@ -4,18 +4,9 @@
 import assert from "node:assert/strict";
 import { backward, loadBertForQa, openSafetensors, scopeAsync } from "../../mod.ts";
 import { assertClose } from "../_helpers.ts";
+import { relErr } from "../_ref.ts";
 
 const FIXTURES = new URL("../fixtures/", import.meta.url).pathname;
-
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-12);
-}
 
 for (const name of ["odd", "batch"]) {
   Deno.test(`BertForQuestionAnswering matches PyTorch: logits, loss, every gradient (${name})`, async () => {

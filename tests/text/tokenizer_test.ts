@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Tokenizer } from "tokenizers";
 import { loadSquad } from "../../src/qa/dataset.ts";
 import { BertTokenizer, type Offset, type TokenWindow } from "../../src/text/tokenizer.ts";
-import { shared, withoutData } from "../_data.ts";
+import { shared, sharedJson, withoutData } from "../_data.ts";
 import { TokenizerError } from "../../src/util/errors.ts";
 
 const TINY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "q", "a", "b", "c", "d", "e", "f", "g"];
@@ -171,12 +171,10 @@ Deno.test({
   const tok = BertTokenizer.fromVocab(shared("vocab/bert-base-uncased-vocab.txt"), {
     lowercase: true,
   });
-  const gold: { original: string; wordpiece: string[] }[] = JSON.parse(
-    await Deno.readTextFile(shared("tokenization/question_tokens.json")),
+  const gold: { original: string; wordpiece: string[] }[] = await sharedJson(
+    "tokenization/question_tokens.json",
   );
-  const ids: number[][] = JSON.parse(
-    await Deno.readTextFile(shared("tokenization/tokenized_questions.json")),
-  );
+  const ids: number[][] = await sharedJson("tokenization/tokenized_questions.json");
   assert.equal(gold.length, 10570);
   assert.equal(ids.length, gold.length);
   for (let i = 0; i < gold.length; i++) {
@@ -193,12 +191,8 @@ Deno.test({
     "tokenization/basic_tokenized_questions.json",
   ),
 }, async () => {
-  const questions: { original: string }[] = JSON.parse(
-    await Deno.readTextFile(shared("tokenization/question_tokens.json")),
-  );
-  const basic: string[][] = JSON.parse(
-    await Deno.readTextFile(shared("tokenization/basic_tokenized_questions.json")),
-  );
+  const questions: { original: string }[] = await sharedJson("tokenization/question_tokens.json");
+  const basic: string[][] = await sharedJson("tokenization/basic_tokenized_questions.json");
   assert.equal(basic.length, questions.length);
   // With every basic token a whole word of the vocabulary, WordPiece's longest match keeps each
   // word whole, so the tokens are the normalizer's and pre-tokenizer's output alone.

@@ -3,7 +3,7 @@
 // Korean QA data is tokenized with greedy longest-match WordPiece. Pure TypeScript: no GPU needed.
 
 import assert from "node:assert/strict";
-import { shared, withoutData } from "../_data.ts";
+import { shared, sharedJson, withoutData } from "../_data.ts";
 import {
   bertPreTokenize,
   buildWordPieceVocab,
@@ -132,12 +132,8 @@ Deno.test({
     "tokenization/basic_tokenized_questions.json",
   ),
 }, async () => {
-  const questions: { original: string }[] = JSON.parse(
-    await Deno.readTextFile(shared("tokenization/question_tokens.json")),
-  );
-  const basic: string[][] = JSON.parse(
-    await Deno.readTextFile(shared("tokenization/basic_tokenized_questions.json")),
-  );
+  const questions: { original: string }[] = await sharedJson("tokenization/question_tokens.json");
+  const basic: string[][] = await sharedJson("tokenization/basic_tokenized_questions.json");
   assert.equal(basic.length, 10570);
   // BasicTokenizer(do_lower_case=True) lowercases and strips accents per word before splitting
   // punctuation, which neither changes; a word of combining marks alone becomes nothing.
