@@ -3,7 +3,7 @@
 // Korean QA data is tokenized with greedy longest-match WordPiece. Pure TypeScript: no GPU needed.
 
 import assert from "node:assert/strict";
-import { shared, sharedJson, withoutData } from "../_data.ts";
+import { sharedJson, withoutData } from "../_data.ts";
 import {
   bertPreTokenize,
   buildWordPieceVocab,
