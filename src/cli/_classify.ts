@@ -13,7 +13,7 @@ import {
   textFeatures,
   writeClassificationResults,
 } from "../classify/task.ts";
-import { checkTokenizerFits, loadTokenizerDir } from "../text/tokenizer_dir.ts";
+import { loadTokenizerDir, tokenizerForModel } from "../text/tokenizer_dir.ts";
 import { UsageError } from "./_common.ts";
 import { intFlag, precisionFlag } from "./_flags.ts";
 import { checkOutputs, modelInputs } from "./_outputs.ts";
@@ -21,12 +21,12 @@ import { adapterPrecision, type Flags } from "./_train_shared.ts";
 
 /** Loads the model directory, its tokenizer and the adapter, at `precision`. */
 async function open(dir: string, precision: "f32" | "f16") {
-  const tokenizer = await loadTokenizerDir(dir);
+  const loaded = await loadTokenizerDir(dir);
   const gpu = await initGpu();
   console.error(`adapter: ${gpu.info.name} (${gpu.info.backend})`);
   setMatmulPrecision(adapterPrecision(precision, gpu.info));
   const { model } = await loadBertForSequenceClassification(dir, { quiet: true });
-  checkTokenizerFits(dir, tokenizer, model.config.vocab_size);
+  const tokenizer = tokenizerForModel(dir, loaded, model.config);
   return { model, tokenizer, padId: tokenizer.padId };
 }
 

@@ -8,7 +8,7 @@ import type { SequenceClassifier } from "../models/heads/classification.ts";
 import { readBertConfig } from "../models/config.ts";
 import { type LabelSpec, loadTextDataset, type TextExample } from "../classify/dataset.ts";
 import { type ClassificationEvaluation, ClassifyTask } from "../classify/task.ts";
-import { checkTokenizerFits, loadTokenizerDir } from "../text/tokenizer_dir.ts";
+import { loadTokenizerDir, tokenizerForModel } from "../text/tokenizer_dir.ts";
 import type { TextTokenizer } from "../text/tokenizer.ts";
 import type { TrainerPointer } from "../train/checkpoint.ts";
 import { type ResumeState, Trainer, type TrainerOptions } from "../train/trainer.ts";
@@ -156,9 +156,9 @@ export async function trainClassify(f: Flags, usage: string): Promise<void> {
   let model: SequenceClassifier;
   let tokenizer: TextTokenizer;
   if (f.model) {
-    tokenizer = await loadTokenizerDir(f.model as string);
+    const loaded = await loadTokenizerDir(f.model as string);
     ({ model } = await loadBertForSequenceClassification(f.model as string, { seed: opts.seed }));
-    checkTokenizerFits(f.model as string, tokenizer, model.config.vocab_size);
+    tokenizer = tokenizerForModel(f.model as string, loaded, model.config);
   } else {
     tokenizer = await scratchTokenizer(f, usage, data.train.map((e) => e.text), SCRATCH.vocabSize);
     const n = labelsOf([...data.train, ...data.evalSet]);
@@ -189,8 +189,9 @@ export async function resumeClassify(
   const gpu = await initGpu();
   console.error(`adapter: ${gpu.info.name} (${gpu.info.backend})`);
   o.precision = adapterPrecision(o.precision ?? "f32", gpu.info);
-  const tokenizer = await loadTokenizerDir(p.dir);
+  const loaded = await loadTokenizerDir(p.dir);
   const { model } = await loadBertForSequenceClassification(p.dir, { quiet: true });
+  const tokenizer = tokenizerForModel(p.dir, loaded, model.config);
   const data = await loadData(st.data, {
     label2id: model.config.label2id,
     numLabels: model.config.num_labels,

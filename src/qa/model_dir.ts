@@ -3,7 +3,7 @@
 import { loadBertForQa } from "../models/checkpoint.ts";
 import type { BertForQuestionAnswering } from "../models/bert_qa.ts";
 import type { TextTokenizer } from "../text/tokenizer.ts";
-import { checkTokenizerFits, exists, loadTokenizerDir } from "../text/tokenizer_dir.ts";
+import { exists, loadTokenizerDir, tokenizerForModel } from "../text/tokenizer_dir.ts";
 import { DataError } from "../util/errors.ts";
 
 /**
@@ -21,13 +21,12 @@ export async function loadQaModelDir(
   opts: { seed?: number; quiet?: boolean } = {},
 ): Promise<{ model: BertForQuestionAnswering; tokenizer: TextTokenizer }> {
   if (!(await exists(dir))) throw new DataError(dir, "model directory not found");
-  const tokenizer = await loadTokenizerDir(dir);
+  const loaded = await loadTokenizerDir(dir);
   const { model } = await loadBertForQa(dir, opts);
   try {
-    checkTokenizerFits(dir, tokenizer, model.config.vocab_size);
+    return { model, tokenizer: tokenizerForModel(dir, loaded, model.config) };
   } catch (e) {
     model.dispose();
     throw e;
   }
-  return { model, tokenizer };
 }

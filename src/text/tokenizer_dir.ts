@@ -2,7 +2,8 @@
 // with the casing of `tokenizer_config.json`; and a tokenizer file by its kind.
 
 import { SentencePieceTokenizer } from "./sentencepiece.ts";
-import { BertTokenizer, type TextTokenizer } from "./tokenizer.ts";
+import { BertTokenizer, type TextTokenizer, type TokenWindow } from "./tokenizer.ts";
+import type { BertConfig } from "../models/config.ts";
 import { DataError } from "../util/errors.ts";
 
 /**
@@ -109,4 +110,51 @@ export function checkTokenizerFits(dir: string, tokenizer: TextTokenizer, vocabS
       `tokenizer has ${tokenizer.vocabSize} tokens but config.json vocab_size is ${vocabSize}`,
     );
   }
+}
+
+/**
+ * The tokenizer as the model of `config` reads its input: refused when it has more tokens
+ * than `vocab_size` (see {@linkcode checkTokenizerFits}), and, for a model with one token type
+ * (`type_vocab_size` 1: RoBERTa, KLUE's `klue/roberta-*`), one whose every token type is 0,
+ * pairs included. KLUE's own `tokenizer.json` already says 0 for both segments; its
+ * `vocab.txt`, and any BERT-style tokenizer, say 1 for the second, which such a model has no
+ * embedding for. Every place that puts a tokenizer beside a model goes through here, so QA
+ * windows and classification batches get the model's segment ids without asking.
+ *
+ * @example
+ * ```ts
+ * import { bertConfig, BertTokenizer, tokenizerForModel } from "webgpu-bert";
+ * const tok = BertTokenizer.fromVocabArray(["[CLS]", "[PAD]", "[SEP]", "[UNK]", "a", "b"],
+ *   { lowercase: false });
+ * const roberta = bertConfig({ model_type: "roberta", vocab_size: 6, type_vocab_size: 1 });
+ * const [w] = await tokenizerForModel("dir", tok, roberta).encodePair("a", "b");
+ * console.log(w.typeIds); // [0, 0, 0, 0, 0]
+ * ```
+ */
+export function tokenizerForModel<T extends TextTokenizer>(
+  dir: string,
+  tokenizer: T,
+  config: Pick<BertConfig, "vocab_size" | "type_vocab_size">,
+): T {
+  checkTokenizerFits(dir, tokenizer, config.vocab_size);
+  return config.type_vocab_size === 1 ? singleSegment(tokenizer) : tokenizer;
+}
+
+// A Proxy rather than a wrapper class: every other member of the concrete tokenizer (its
+// extra methods, whatever the interface grows) passes through untouched, bound to the
+// original so that its private fields still resolve.
+function singleSegment<T extends TextTokenizer>(tokenizer: T): T {
+  const zero = (w: TokenWindow): TokenWindow => ({ ...w, typeIds: w.typeIds.map(() => 0) });
+  const encode: TextTokenizer["encode"] = async (text, opts) =>
+    zero(await tokenizer.encode(text, opts));
+  const encodePair: TextTokenizer["encodePair"] = async (question, context, opts) =>
+    (await tokenizer.encodePair(question, context, opts)).map(zero);
+  return new Proxy(tokenizer, {
+    get(target, key) {
+      if (key === "encode") return encode;
+      if (key === "encodePair") return encodePair;
+      const v = Reflect.get(target, key, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
 }

@@ -15,6 +15,8 @@ import {
 import { DownloadError } from "../../src/util/errors.ts";
 import { encodeSafetensors, openCheckpoint } from "../../src/io/safetensors.ts";
 import { FakeHub, sha, shutdown } from "../_hub.ts";
+import { fixture } from "../_data.ts";
+import { loadTokenizerDir } from "../../src/text/tokenizer_dir.ts";
 
 const enc = new TextEncoder();
 
@@ -512,4 +514,47 @@ Deno.test("korquad-v1: the three official files; the dev file's known sha256 is 
     assert.equal(dl?.status, "skipped");
     assert.equal(hub.requests.length, before);
   });
+});
+
+// klue/roberta-{small,base,large} as the hub holds them on main: config.json,
+// pytorch_model.bin (no safetensors), tokenizer.json, vocab.txt, tokenizer_config.json and
+// special_tokens_map.json. The pickle is refused; a safetensors conversion at another
+// revision downloads with all four tokenizer files, and the folder loads as KLUE's tokenizer.
+Deno.test("klue/roberta-*: main's pickle is refused; a conversion brings every tokenizer file", async () => {
+  const klue = (f: string) => Deno.readFileSync(fixture(`klue/${f}`));
+  const saved = await Deno.makeTempDir({ dir: tmp });
+  const tok = await loadTokenizerDir(fixture("klue/tokenizer"));
+  await tok.save(saved);
+  const tokenizerFiles: [string, Uint8Array][] = [
+    ["tokenizer.json", Deno.readFileSync(`${saved}/tokenizer.json`)],
+    ["vocab.txt", klue("tokenizer/vocab.txt")],
+    ["tokenizer_config.json", klue("tokenizer/tokenizer_config.json")],
+    ["special_tokens_map.json", klue("tokenizer/special_tokens_map.json")],
+  ];
+  for (const size of ["small", "base", "large"]) {
+    await withHub(async (hub, o) => {
+      const repo = `klue/roberta-${size}`;
+      const put = (name: string, body: Uint8Array, rev: string, lfs = false) =>
+        hub.put(repo, name, { body, lfs }, rev);
+      for (const rev of ["main", "refs/pr/1"]) {
+        put("config.json", klue(`roberta-${size}/config.json`), rev);
+        put("pytorch_model.bin", bytes(64, 2), rev, true);
+        for (const [name, body] of tokenizerFiles) put(name, body, rev);
+      }
+      put("model.safetensors", MODEL, "refs/pr/1", true);
+      await rejects(download(repo, target(), o), `${repo}@main`, /pickle/);
+
+      const to = target();
+      const files = await download(`${repo}@refs/pr/1`, to, o);
+      assert.deepEqual(files.map((f) => f.name), [
+        "config.json",
+        "model.safetensors",
+        ...tokenizerFiles.map(([n]) => n),
+      ]);
+      assert.ok(!hub.paths("GET").some((p) => p.endsWith(".bin")), "never GET a .bin");
+      const got = await loadTokenizerDir(to);
+      assert.deepEqual([got.clsId, got.padId, got.sepId, got.unkId], [0, 1, 2, 3]);
+      assert.equal((await got.encode("[MASK]", { addSpecialTokens: false })).ids[0], 4);
+    });
+  }
 });

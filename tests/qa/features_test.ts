@@ -6,6 +6,7 @@ import {
   type QaExampleInput,
 } from "../../src/qa/features.ts";
 import { BertTokenizer } from "../../src/text/tokenizer.ts";
+import { tokenizerForModel } from "../../src/text/tokenizer_dir.ts";
 import { shared, withoutData } from "../_data.ts";
 
 const TINY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "q", "a", "b", "c", "d", "e", "f", "g"];
@@ -178,4 +179,18 @@ Deno.test({
   assert.equal(labelled.size, examples.length);
   // Korean particles often share the answer's last token (e.g. "##에서"), hence the widened spans.
   assert.ok(exact > widened);
+});
+
+Deno.test("a model with one token type (RoBERTa) gets all-zero type ids in every window", async () => {
+  const e = ex("f");
+  const typeIds = async (typeVocabSize: number) => {
+    const tok = tokenizerForModel("dir", tiny, { vocab_size: 13, type_vocab_size: typeVocabSize });
+    const train = await prepareTrainFeatures([e], tok, { maxLength: 9, stride: 2 });
+    const evals = await prepareEvalFeatures([e], tok, { maxLength: 9, stride: 2 });
+    assert.equal(train.length, 2, "two windows");
+    return [...train, ...evals].map((f) => [...f.tokenTypeIds]);
+  };
+  const segments = [0, 0, 0, 1, 1, 1, 1, 1, 1];
+  assert.deepEqual(await typeIds(2), [segments, segments, segments, segments]);
+  assert.deepEqual(await typeIds(1), new Array(4).fill(new Array(9).fill(0)));
 });
