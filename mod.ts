@@ -98,6 +98,7 @@ export * from "./src/qa/synthetic.ts";
 export * from "./src/classify/dataset.ts";
 export * from "./src/classify/metrics.ts";
 export * from "./src/classify/task.ts";
+export * from "./src/mlm/fill_mask.ts";
 
 // Text.
 export * from "./src/text/tokenizer.ts";
