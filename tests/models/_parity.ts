@@ -76,7 +76,7 @@ export async function loadGolden(
 }
 
 /** The model's outputs `names` (golden names, snake_case) on `batch`, read to the host. */
-export async function outputs(
+async function outputs(
   model: GoldenModel,
   batch: GoldenBatch,
   names: string[],

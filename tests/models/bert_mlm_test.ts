@@ -4,16 +4,15 @@
 // without the `decoder.bias` alias; a checkpoint that has them loads to the same model.
 
 import assert from "node:assert/strict";
-import { initGpu, openSafetensors, saveModel, writeSafetensors } from "../../mod.ts";
-import type { BertConfig } from "../../mod.ts";
 import {
-  assertMatchesGolden,
-  FIXTURES,
-  goldenBatch,
-  loadGolden,
-  outputs,
-  withGolden,
-} from "./_parity.ts";
+  initGpu,
+  loadModel,
+  openSafetensors,
+  saveModel,
+  scopeAsync,
+  writeSafetensors,
+} from "../../mod.ts";
+import { assertMatchesGolden, FIXTURES, goldenBatch, loadGolden, withGolden } from "./_parity.ts";
 
 await initGpu();
 
@@ -49,10 +48,11 @@ async function logitsOf(dir: string, architecture: string, fixture: string): Pro
     model.train(false);
     return await withGolden(`${FIXTURES}${fixture}`, async (g) => {
       const batch = await goldenBatch(g, false);
-      const out = model.forward(batch);
-      assert.equal(out.loss, null, "no labels, no loss");
-      out.logits!.dispose();
-      return Array.from((await outputs(model, batch, ["logits"], false)).logits);
+      return await scopeAsync(async () => {
+        const out = model.forward(batch);
+        assert.equal(out.loss, null, "no labels, no loss");
+        return Array.from(await out.logits!.toArray());
+      });
     });
   } finally {
     model.dispose();
@@ -102,9 +102,9 @@ for (const [fixture, architecture, head, word] of MLMS) {
     const src = `${FIXTURES}${fixture}`;
     const out = await Deno.makeTempDir();
     try {
-      const model = await loadGolden(src, architecture);
+      const { model, config } = await loadModel(src, { quiet: true });
       try {
-        await saveModel(model as never, (model as unknown as { config: BertConfig }).config, out);
+        await saveModel(model, config, out);
       } finally {
         model.dispose();
       }
