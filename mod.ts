@@ -78,6 +78,9 @@ export * from "./src/models/bert_classify.ts";
 export * from "./src/models/with_head.ts";
 export * from "./src/models/heads/qa.ts";
 export * from "./src/models/heads/classification.ts";
+export * from "./src/models/heads/mlm.ts";
+export * from "./src/models/masked_lm.ts";
+export * from "./src/models/roberta.ts";
 export * from "./src/models/registry.ts";
 export * from "./src/models/checkpoint.ts";
 

@@ -3,7 +3,7 @@
 // cross-entropy on the pooled [CLS], evaluation by accuracy and macro-F1, best by accuracy.
 
 import { noGrad } from "../autograd.ts";
-import type { BertForSequenceClassification } from "../models/bert_classify.ts";
+import type { SequenceClassifier } from "../models/heads/classification.ts";
 import { MODEL_FILES, saveModel } from "../models/checkpoint.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { scopeAsync, type Tensor } from "../tensor.ts";
@@ -123,7 +123,7 @@ export interface ClassificationEvaluation extends TaskEvaluation, Classification
  * console.log(labelNames(m)); // ["LABEL_0", "LABEL_1"]
  * ```
  */
-export function labelNames(model: BertForSequenceClassification): string[] {
+export function labelNames(model: SequenceClassifier): string[] {
   const n = model.config.num_labels ?? 2;
   const names = model.config.id2label ?? {};
   return Array.from({ length: n }, (_, i) => names[String(i)] ?? `LABEL_${i}`);
@@ -145,7 +145,7 @@ export function labelNames(model: BertForSequenceClassification): string[] {
  * ```
  */
 export async function predictTexts(
-  model: BertForSequenceClassification,
+  model: SequenceClassifier,
   features: readonly TextFeature[],
   batchSize: number,
   padId: number,
@@ -199,7 +199,7 @@ export async function predictTexts(
  * ```
  */
 export async function evaluateTexts(
-  model: BertForSequenceClassification,
+  model: SequenceClassifier,
   examples: readonly TextExample[],
   features: readonly TextFeature[],
   opts: { batchSize: number; padId: number; skipped?: number },
@@ -293,7 +293,7 @@ export class ClassifyTask implements TrainTask<TextBatch, ClassificationEvaluati
   private readonly padId: number;
 
   private constructor(
-    readonly classifier: BertForSequenceClassification,
+    readonly classifier: SequenceClassifier,
     readonly tokenizer: TextTokenizer,
     readonly features: readonly TextFeature[],
     readonly evalSet: readonly TextExample[],
@@ -308,7 +308,7 @@ export class ClassifyTask implements TrainTask<TextBatch, ClassificationEvaluati
 
   /** Tokenizes the training and evaluation texts. */
   static async create(
-    model: BertForSequenceClassification,
+    model: SequenceClassifier,
     tokenizer: TextTokenizer,
     train: readonly TextExample[],
     evalSet: readonly TextExample[],

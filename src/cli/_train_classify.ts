@@ -4,6 +4,7 @@
 import { initGpu } from "../gpu/device.ts";
 import { BertForSequenceClassification } from "../models/bert_classify.ts";
 import { loadBertForSequenceClassification } from "../models/checkpoint.ts";
+import type { SequenceClassifier } from "../models/heads/classification.ts";
 import { readBertConfig } from "../models/config.ts";
 import { type LabelSpec, loadTextDataset, type TextExample } from "../classify/dataset.ts";
 import { type ClassificationEvaluation, ClassifyTask } from "../classify/task.ts";
@@ -108,7 +109,7 @@ function labelsOf(examples: readonly TextExample[]): number {
 }
 
 async function run(
-  model: BertForSequenceClassification,
+  model: SequenceClassifier,
   tokenizer: TextTokenizer,
   data: Awaited<ReturnType<typeof loadData>>,
   o: ClassifyOptions,
@@ -152,7 +153,7 @@ export async function trainClassify(f: Flags, usage: string): Promise<void> {
   const data = await loadData(spec, labels);
   const gpu = await initGpu();
   console.error(`adapter: ${gpu.info.name} (${gpu.info.backend})`);
-  let model: BertForSequenceClassification;
+  let model: SequenceClassifier;
   let tokenizer: TextTokenizer;
   if (f.model) {
     tokenizer = await loadTokenizerDir(f.model as string);

@@ -125,8 +125,11 @@ export class BertSelfAttention extends Module {
     this.key = this.child("key", new Linear(h, h, init.next()));
     this.value = this.child("value", new Linear(h, h, init.next()));
   }
-  /** x [B, S, H], mask additive [B, S] → context [B, S, H] */
-  forward(x: Tensor, mask: Tensor): Tensor {
+  /**
+   * x [B, S, H], mask additive [B, S] → context [B, S, H]. With `probs`, the attention maps
+   * [B, A, S, S] are pushed to it; they exist only on the unfused path, which is then taken.
+   */
+  forward(x: Tensor, mask: Tensor, probs?: Tensor[]): Tensor {
     const [b, s, h] = x.shape;
     const a = this.c.num_attention_heads;
     const d = h / a;
@@ -137,7 +140,7 @@ export class BertSelfAttention extends Module {
     const v = heads(this.value.forward(x));
     const p = this.training ? this.c.attention_probs_dropout_prob : 0;
     let ctx: Tensor; // [B, A, S, D]
-    if (d <= 64 && useFused()) {
+    if (d <= 64 && useFused() && !probs) {
       // Fused flash attention: no [S, S] scores in memory; the same dropout mask as below.
       ctx = attention(
         q,
@@ -155,8 +158,10 @@ export class BertSelfAttention extends Module {
         s,
         s,
       ]);
-      const probs = this.drop.next(softmax(scores, mask), p, this.training);
-      ctx = matmul(probs.view([b * a, s, s]), flat(v)).view([b, a, s, d]);
+      const maps = softmax(scores, mask);
+      probs?.push(maps);
+      const kept = this.drop.next(maps, p, this.training);
+      ctx = matmul(kept.view([b * a, s, s]), flat(v)).view([b, a, s, d]);
     }
     return swapAxes12(ctx).view([b, s, h]);
   }
@@ -221,9 +226,9 @@ export class BertAttention extends Module {
     this.self = this.child("self", new BertSelfAttention(c, init, drop));
     this.output = this.child("output", new BertOutput(c, c.hidden_size, init, drop));
   }
-  /** x [B, S, H], mask additive [B, S] → [B, S, H] */
-  forward(x: Tensor, mask: Tensor): Tensor {
-    return this.output.forward(this.self.forward(x, mask), x);
+  /** x [B, S, H], mask additive [B, S] → [B, S, H]; `probs` collects attention maps. */
+  forward(x: Tensor, mask: Tensor, probs?: Tensor[]): Tensor {
+    return this.output.forward(this.self.forward(x, mask, probs), x);
   }
 }
 
@@ -263,9 +268,9 @@ export class BertLayer extends Module {
     this.intermediate = this.child("intermediate", new BertIntermediate(c, init));
     this.output = this.child("output", new BertOutput(c, c.intermediate_size, init, drop));
   }
-  /** x [B, S, H], mask additive [B, S] → [B, S, H] */
-  forward(x: Tensor, mask: Tensor): Tensor {
-    const a = this.attention.forward(x, mask);
+  /** x [B, S, H], mask additive [B, S] → [B, S, H]; `probs` collects attention maps. */
+  forward(x: Tensor, mask: Tensor, probs?: Tensor[]): Tensor {
+    const a = this.attention.forward(x, mask, probs);
     return this.output.forward(this.intermediate.forward(a), a);
   }
 }
@@ -282,10 +287,36 @@ export class BertPooler extends Module {
   }
   /** x [B, S, H] → tanh(dense(x[:, 0])) [B, H] */
   forward(x: Tensor): Tensor {
-    const [b, s, h] = x.shape;
-    const first = sliceLastDim(x.view([b, s * h]), 0, h);
-    return tanh(this.dense.forward(first));
+    return tanh(this.dense.forward(firstToken(x)));
   }
+}
+
+/**
+ * x [B, S, H] → x[:, 0] [B, H]: the [CLS] / `<s>` state that sequence heads read.
+ *
+ * @example
+ * ```ts
+ * import { firstToken, initGpu, Tensor } from "webgpu-bert";
+ * await initGpu();
+ * const x = Tensor.fromArray([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2]);
+ * console.log(await firstToken(x).toArray()); // [1, 2, 5, 6]
+ * ```
+ */
+export function firstToken(x: Tensor): Tensor {
+  const [b, s, h] = x.shape;
+  return sliceLastDim(x.view([b, s * h]), 0, h);
+}
+
+/** What {@linkcode BertModel.forwardOutputs} returns, in HF's `BaseModelOutputWithPooling` terms. */
+export interface BertOutputs {
+  /** [B, S, H]: the last layer's output. */
+  lastHiddenState: Tensor;
+  /** [B, H]: the pooler on [CLS], or null for a model built without one. */
+  poolerOutput: Tensor | null;
+  /** The embeddings' output, then each layer's, L + 1 tensors [B, S, H], when asked for. */
+  hiddenStates?: Tensor[];
+  /** Each layer's attention probabilities [B, A, S, S] (rows sum to 1), when asked for. */
+  attentions?: Tensor[];
 }
 
 /** Float32 min, as HF's extended attention mask uses for masked keys. */
@@ -341,6 +372,45 @@ export class BertModel extends Module {
 
   /** Returns the last hidden state [B, S, H]. */
   forward(batch: BertBatch): Tensor {
+    return this.#encode(batch);
+  }
+
+  /**
+   * The forward pass with HF's outputs: the last hidden state, the pooler output, and with
+   * `opts.hiddenStates` / `opts.attentions` every layer's input and attention maps, as
+   * `output_hidden_states` / `output_attentions` give. Attention maps need the unfused
+   * attention path, which is then taken.
+   *
+   * @example
+   * ```ts
+   * import { BertModel, bertConfig, initGpu } from "webgpu-bert";
+   * await initGpu();
+   * const cfg = bertConfig({ vocab_size: 50, hidden_size: 8, num_hidden_layers: 2,
+   *   num_attention_heads: 2, intermediate_size: 16, max_position_embeddings: 16 });
+   * const bert = new BertModel(cfg, { seed: 0, pooler: true });
+   * const out = bert.forwardOutputs({ batch: 1, seq: 3, inputIds: new Int32Array([2, 7, 3]) },
+   *   { hiddenStates: true, attentions: true });
+   * console.log(out.poolerOutput!.shape, out.hiddenStates!.length, out.attentions![0].shape);
+   * // [1, 8] 3 [1, 2, 3, 3]
+   * ```
+   */
+  forwardOutputs(
+    batch: BertBatch,
+    opts: { hiddenStates?: boolean; attentions?: boolean } = {},
+  ): BertOutputs {
+    const hiddenStates: Tensor[] | undefined = opts.hiddenStates ? [] : undefined;
+    const attentions: Tensor[] | undefined = opts.attentions ? [] : undefined;
+    const x = this.#encode(batch, hiddenStates, attentions);
+    return {
+      lastHiddenState: x,
+      poolerOutput: this.pooler ? this.pooler.forward(x) : null,
+      hiddenStates,
+      attentions,
+    };
+  }
+
+  // The embeddings and layers; `hiddenStates` / `attentions` collect HF's optional outputs.
+  #encode(batch: BertBatch, hiddenStates?: Tensor[], attentions?: Tensor[]): Tensor {
     const { batch: b, seq: s } = batch;
     const n = b * s;
     if (batch.inputIds.length !== n) throw new Error(`inputIds must hold ${n} ids`);
@@ -375,11 +445,19 @@ export class BertModel extends Module {
     const pos = Tensor.fromArray(positions, [b, s]);
     const mask = Tensor.fromArray(maskAdd, [b, s]);
     let x = this.embeddings.forward(ids, types, pos);
+    hiddenStates?.push(x);
     for (const layer of this.layers) {
       // Without a tape nothing needs a layer's intermediates afterwards: free them per layer,
       // so inference holds one layer's activations at a time.
       const input = x;
-      x = gradEnabled() ? layer.forward(input, mask) : scope(() => layer.forward(input, mask));
+      const run = () => {
+        const maps: Tensor[] | undefined = attentions ? [] : undefined;
+        return { y: layer.forward(input, mask, maps), maps };
+      };
+      const { y, maps } = gradEnabled() ? run() : scope(run);
+      if (maps) attentions!.push(...maps);
+      hiddenStates?.push(y);
+      x = y;
     }
     return x;
   }

@@ -6,7 +6,11 @@ import type { Module } from "../nn/module.ts";
 import { sync } from "../gpu/kernel.ts";
 import { type BertConfig, readBertConfig, withLabels } from "./config.ts";
 import { BertForQuestionAnswering } from "./bert_qa.ts";
-import { BertForSequenceClassification } from "./bert_classify.ts";
+import {
+  ClassificationHead,
+  RobertaClassificationHead,
+  type SequenceClassifier,
+} from "./heads/classification.ts";
 import { modelFor, type TaskModel } from "./registry.ts";
 import { EncoderWithHead } from "./with_head.ts";
 import { CheckpointError } from "../util/errors.ts";
@@ -35,14 +39,27 @@ function canonical(name: string): string {
 export async function loadWeights(
   model: Module,
   reader: CheckpointReader,
-  opts: { prefix?: string; mayBeNew?: (name: string) => boolean } = {},
+  opts: {
+    prefix?: string;
+    mayBeNew?: (name: string) => boolean;
+    aliases?: ReadonlyMap<string, string>;
+  } = {},
 ): Promise<LoadReport> {
   const params = new Map(model.namedParameters());
   const byName = new Map<string, string>();
   const names = [...reader.tensors.keys()];
   const prefix = opts.prefix ?? "";
   const bare = prefix !== "" && !names.some((n) => n.startsWith(prefix));
-  for (const n of names) byName.set(canonical(bare ? prefix + n : n), n);
+  const tied: [string, string][] = [];
+  for (const n of names) {
+    const name = canonical(bare ? prefix + n : n);
+    const target = opts.aliases?.get(name);
+    if (target === undefined) byName.set(name, n);
+    else tied.push([target, n]);
+  }
+  // A tied copy (HF's decoder weight) fills its parameter only when the checkpoint lacks the
+  // parameter's own name; either way it is expected, not unused.
+  for (const [target, n] of tied) if (!byName.has(target)) byName.set(target, n);
   const report: LoadReport = { unexpected: [], newlyInitialized: [] };
   let pending = 0;
   for (const [name, t] of params) {
@@ -122,6 +139,7 @@ export async function loadModel(
     try {
       const report = await loadWeights(model, reader, {
         prefix: `${prefix}.`,
+        aliases: model.tiedAliases,
         mayBeNew: (n) => !n.startsWith(`${prefix}.`) || n.startsWith(`${prefix}.pooler.`),
       });
       if (!opts.quiet) warn(dir, architecture, report);
@@ -164,7 +182,9 @@ export async function loadBertForQa(
 }
 
 /**
- * Loads a HF-layout directory as BertForSequenceClassification; see {@linkcode loadModel}.
+ * Loads a HF-layout directory as its model_type's sequence classifier
+ * (BertForSequenceClassification or RobertaForSequenceClassification); see
+ * {@linkcode loadModel}.
  * A QA or MLM checkpoint loads as the backbone, its pooler and classifier newly initialized.
  * `opts.labels` replaces the config's classes (see {@linkcode withLabels}); a checkpoint
  * whose classifier has another number of classes is then a shape error.
@@ -181,21 +201,19 @@ export async function loadBertForQa(
 export async function loadBertForSequenceClassification(
   dir: string,
   opts: { seed?: number; quiet?: boolean; files?: Files; labels?: readonly string[] } = {},
-): Promise<{ model: BertForSequenceClassification; config: BertConfig; report: LoadReport }> {
+): Promise<{ model: SequenceClassifier; config: BertConfig; report: LoadReport }> {
   const { labels, ...rest } = opts;
   const { model, config, report } = await loadModel(dir, {
     ...rest,
     task: "text-classification",
     configure: labels ? (c) => withLabels(c, labels) : undefined,
   });
-  if (!(model instanceof BertForSequenceClassification)) {
+  const head = model.head;
+  if (!(head instanceof ClassificationHead || head instanceof RobertaClassificationHead)) {
     model.dispose();
-    throw new CheckpointError(
-      dir,
-      `the text-classification model is not a BertForSequenceClassification`,
-    );
+    throw new CheckpointError(dir, `the text-classification model has no classification head`);
   }
-  return { model, config, report };
+  return { model: model as SequenceClassifier, config, report };
 }
 
 function warn(dir: string, architecture: string, r: LoadReport): void {

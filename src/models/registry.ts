@@ -5,6 +5,12 @@ import type { BertConfig } from "./config.ts";
 import { ConfigError } from "../util/errors.ts";
 import { BertForQuestionAnswering } from "./bert_qa.ts";
 import { BertForSequenceClassification } from "./bert_classify.ts";
+import { BertForMaskedLM } from "./masked_lm.ts";
+import {
+  RobertaForMaskedLM,
+  RobertaForQuestionAnswering,
+  RobertaForSequenceClassification,
+} from "./roberta.ts";
 import type { BertBatch } from "./bert.ts";
 import type { EncoderWithHead, Head } from "./with_head.ts";
 
@@ -59,36 +65,46 @@ export function knownArchitectures(): string[] {
   return [...ARCHITECTURES.keys()].sort();
 }
 
-const qa = {
-  task: "question-answering",
-  build: (c: BertConfig, o: { seed: number; prefix: string; architecture: string }) =>
-    new BertForQuestionAnswering(c, o),
-};
-registerArchitecture("BertForQuestionAnswering", { ...qa, modelTypes: ["bert"], prefix: "bert" });
-registerArchitecture("RobertaForQuestionAnswering", {
-  ...qa,
-  modelTypes: ["roberta"],
-  prefix: "roberta",
-});
-registerArchitecture("XLMRobertaForQuestionAnswering", {
-  ...qa,
-  modelTypes: ["xlm-roberta"],
-  prefix: "roberta",
-});
-registerArchitecture("CamembertForQuestionAnswering", {
-  ...qa,
-  modelTypes: ["camembert"],
-  prefix: "roberta",
-});
-
-// RoBERTa's classifier is a different head (classifier.dense + classifier.out_proj on <s>,
-// no pooler): not registered until it is written.
-registerArchitecture("BertForSequenceClassification", {
-  task: "text-classification",
-  modelTypes: ["bert"],
-  prefix: "bert",
-  build: (c, o) => new BertForSequenceClassification(c, o),
-});
+type Build = Architecture["build"];
+// One registration per HF class name; the RoBERTa family's types share RoBERTa's classes.
+const ROBERTA_TYPES = [["Roberta", "roberta"], ["XLMRoberta", "xlm-roberta"], [
+  "Camembert",
+  "camembert",
+]] as const;
+function registerTask(task: string, suffix: string, bert: Build, roberta: Build): void {
+  registerArchitecture(`Bert${suffix}`, {
+    task,
+    modelTypes: ["bert"],
+    prefix: "bert",
+    build: bert,
+  });
+  for (const [cls, type] of ROBERTA_TYPES) {
+    registerArchitecture(`${cls}${suffix}`, {
+      task,
+      modelTypes: [type],
+      prefix: "roberta",
+      build: roberta,
+    });
+  }
+}
+registerTask(
+  "question-answering",
+  "ForQuestionAnswering",
+  (c, o) => new BertForQuestionAnswering(c, o),
+  (c, o) => new RobertaForQuestionAnswering(c, o),
+);
+registerTask(
+  "text-classification",
+  "ForSequenceClassification",
+  (c, o) => new BertForSequenceClassification(c, o),
+  (c, o) => new RobertaForSequenceClassification(c, o),
+);
+registerTask(
+  "fill-mask",
+  "ForMaskedLM",
+  (c, o) => new BertForMaskedLM(c, o),
+  (c, o) => new RobertaForMaskedLM(c, o),
+);
 
 /**
  * The architecture to build for `config`: `opts.architecture` if given; else, with

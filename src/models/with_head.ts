@@ -93,6 +93,14 @@ export class EncoderWithHead<H extends Head<never, unknown> = Head> extends Modu
     this.encoder.setStep(step);
   }
 
+  /**
+   * Checkpoint tensor names that HF ties to one of this model's parameters (name → ours):
+   * loading accepts them, saving omits them. None unless a head shares weights.
+   */
+  get tiedAliases(): ReadonlyMap<string, string> {
+    return new Map();
+  }
+
   /** Runs the encoder, then the head on its last hidden state. */
   forward(batch: HeadInput<H>): HeadOutput<H> {
     return this.head.forward(this.encoder.forward(batch), batch as never) as HeadOutput<H>;

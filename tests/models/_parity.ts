@@ -64,14 +64,17 @@ export async function goldenBatch(g: SafetensorsReader, withLabels = true): Prom
   return b;
 }
 
-/** Loads `dir` by its config's architectures, checking the class and that nothing was missing. */
+/**
+ * Loads `dir` by its config's architectures, checking the class and that no tensor was missing
+ * or unused (HF's tied decoder copies, where present, are neither).
+ */
 export async function loadGolden(
   dir: string,
   architecture: string,
 ): Promise<GoldenModel> {
   const loaded = await loadModel(dir, { quiet: true });
   assert.equal(loaded.architecture, architecture);
-  assert.deepEqual(loaded.report.newlyInitialized, [], "every parameter is in the checkpoint");
+  assert.deepEqual(loaded.report, { unexpected: [], newlyInitialized: [] });
   return loaded.model as unknown as GoldenModel;
 }
 
@@ -107,8 +110,9 @@ export async function assertMatchesGolden(
 ): Promise<{ outErr: number; gradErr: number; checked: number }> {
   model.train(false); // dropout off, as in the fixture
   const got = await outputs(model, await goldenBatch(g), [...names, "loss"], true);
-  // Bounds as bert_qa_test.ts: measured there 6.0e-7 on logits and loss, 1.2e-6 relative on
-  // the worst gradient (lavapipe); 5e-6 and 1e-5 are 8x those.
+  // Bounds as bert_qa_test.ts. Measured on lavapipe over the MLM and RoBERTa fixtures: 1.13e-6
+  // on outputs (BERT MLM logits) and 1.41e-6 relative on the worst gradient (RoBERTa
+  // classifier); 5e-6 and 1e-5 are 4.4x and 7x those.
   let outErr = 0;
   for (const name of [...names, "loss"]) {
     const want = await g.readFloat32(name);

@@ -112,7 +112,7 @@ Deno.test("a QA checkpoint loads as the backbone: pooler and classifier newly in
     quiet: true,
     labels: ["neg", "neu", "pos"],
   });
-  assert.deepEqual(three.model.classifier.weight.shape, [3, 24]);
+  assert.deepEqual((three.model as BertForSequenceClassification).classifier.weight.shape, [3, 24]);
   assert.deepEqual(three.config.label2id, { neg: 0, neu: 1, pos: 2 });
   three.model.dispose();
   await assert.rejects(

@@ -190,3 +190,49 @@ Deno.test("a RoBERTa encoder looks positions up from pad_token_id + 1, padding a
   roberta.dispose();
   bert.dispose();
 });
+
+Deno.test("forwardOutputs: HF's hidden states, attention maps and pooler output", async () => {
+  const cfg = bertConfig({
+    vocab_size: 30,
+    hidden_size: 12,
+    num_hidden_layers: 3,
+    num_attention_heads: 3,
+    intermediate_size: 20,
+    max_position_embeddings: 16,
+  });
+  const bert = new BertModel(cfg, { seed: 2, pooler: true });
+  bert.train(false);
+  const batch = {
+    batch: 2,
+    seq: 5,
+    inputIds: new Int32Array([2, 7, 8, 9, 3, 2, 11, 3, 0, 0]),
+    attentionMask: [1, 1, 1, 1, 1, 1, 1, 1, 0, 0],
+  };
+  await scopeAsync(async () => {
+    const out = bert.forwardOutputs(batch, { hiddenStates: true, attentions: true });
+    assert.equal(out.hiddenStates!.length, 4);
+    assert.equal(out.attentions!.length, 3);
+    assert.equal(out.hiddenStates![3], out.lastHiddenState);
+    // Collecting the maps takes the unfused path; the fused one gives the same states.
+    assertClose(
+      await bert.forward(batch).toArray(),
+      await out.lastHiddenState.toArray(),
+      { atol: 5e-6, rtol: 0 },
+      "last hidden state",
+    );
+    const maps = await out.attentions![1].toArray();
+    assert.deepEqual(out.attentions![1].shape, [2, 3, 5, 5]);
+    for (let r = 0; r < 2 * 3 * 5; r++) {
+      const row = Array.from(maps.slice(r * 5, r * 5 + 5));
+      assert.ok(Math.abs(row.reduce((a, v) => a + v, 0) - 1) < 1e-5);
+      // Padded keys of the second sequence get no attention.
+      if (r >= 15) assert.ok(row[3] === 0 && row[4] === 0);
+    }
+    assert.deepEqual(out.poolerOutput!.shape, [2, 12]);
+    const pooled = await out.poolerOutput!.toArray();
+    assert.ok(pooled.every((v) => Math.abs(v) < 1));
+    const plain = bert.forwardOutputs(batch);
+    assert.equal(plain.hiddenStates, undefined);
+    assert.equal(plain.attentions, undefined);
+  });
+});

@@ -154,8 +154,8 @@ Deno.test("a RoBERTa QA checkpoint loads by its architectures, runs with padding
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("a RoBERTa base checkpoint gets a new QA head for the QA task; other heads are refused", async () => {
-  const dir = await robertaFixture(["RobertaForMaskedLM"]);
+Deno.test("a RoBERTa checkpoint of another task gets a new QA head; unknown heads are refused", async () => {
+  const dir = await robertaFixture(["RobertaForTokenClassification"]);
   await rewrite(dir, (m) => {
     const bias = m.get("qa_outputs.bias");
     m.delete("qa_outputs.weight");
@@ -171,7 +171,9 @@ Deno.test("a RoBERTa base checkpoint gets a new QA head for the QA task; other h
     () => loadModel(dir, { quiet: true }),
     (e: Error) =>
       e instanceof ConfigError &&
-      /RobertaForMaskedLM is not supported \(known: .*RobertaForQuestionAnswering/.test(e.message),
+      /RobertaForTokenClassification is not supported \(known: .*RobertaForQuestionAnswering/.test(
+        e.message,
+      ),
   );
   await Deno.remove(dir, { recursive: true });
 });

@@ -57,17 +57,15 @@ Deno.test("unknown or mismatched architectures are ConfigErrors listing the know
       JSON.stringify(raw),
     );
   fails(
-    { architectures: ["BertForMaskedLM"] },
+    { architectures: ["BertForTokenClassification"] },
     {},
-    /architecture BertForMaskedLM is not supported \(known: .*BertForQuestionAnswering, .*RobertaForQuestionAnswering/,
+    /architecture BertForTokenClassification is not supported \(known: .*BertForQuestionAnswering, .*RobertaForQuestionAnswering/,
   );
   fails({ architectures: undefined }, {}, /names no architectures: pass a task \(known: /);
-  fails({}, { task: "fill-mask" }, /no fill-mask architecture for model_type "bert" \(known: /);
-  // RoBERTa's classifier is another head (classifier.dense + out_proj), not registered yet.
   fails(
-    { model_type: "roberta" },
-    { task: "text-classification" },
-    /no text-classification architecture for model_type "roberta"/,
+    {},
+    { task: "token-classification" },
+    /no token-classification architecture for model_type "bert" \(known: /,
   );
   fails(
     { model_type: "roberta", architectures: ["BertForQuestionAnswering"] },

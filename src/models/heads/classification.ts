@@ -5,10 +5,11 @@ import { Linear } from "../../nn/layers.ts";
 import { Tensor } from "../../tensor.ts";
 import { crossEntropy } from "../../ops/cross_entropy.ts";
 import { ConfigError, DataError } from "../../util/errors.ts";
-import type { BertBatch, BertPooler, DropoutCtx } from "../bert.ts";
+import { type BertBatch, type BertPooler, type DropoutCtx, firstToken } from "../bert.ts";
+import { tanh } from "../../ops/activations.ts";
 import type { BertConfig } from "../config.ts";
 import type { InitCtx } from "../init.ts";
-import { Head } from "../with_head.ts";
+import { type EncoderWithHead, Head } from "../with_head.ts";
 
 /** HF's ignore index: a sequence labelled -100 is left out of the loss. */
 export const IGNORE_LABEL: number = -100;
@@ -18,6 +19,9 @@ export interface ClassificationInput extends BertBatch {
   /** Class id of each sequence in [0, num_labels), or -100 to leave it out; B values. */
   labels?: ArrayLike<number>;
 }
+
+/** A sequence classifier of any family: an encoder with one of the classification heads. */
+export type SequenceClassifier = EncoderWithHead<Head<ClassificationInput, ClassificationOutput>>;
 
 /** Class logits, and the loss when labels were given. */
 export interface ClassificationOutput {
@@ -74,14 +78,64 @@ export class ClassificationHead extends Head<ClassificationInput, Classification
     const c = this.config;
     const p = c.classifier_dropout ?? c.hidden_dropout_prob;
     const pooled = this.drop.next(this.pooler.forward(hidden), p, this.training);
-    const logits = this.classifier.forward(pooled);
-    let loss: Tensor | null = null;
-    if (batch.labels) {
-      const labels = checkLabels(batch.labels, batch.batch, c);
-      loss = crossEntropy(logits, Tensor.fromArray(labels, [batch.batch]), IGNORE_LABEL);
-    }
-    return { logits, loss };
+    return withLoss(this.classifier.forward(pooled), batch, c);
   }
+}
+
+/**
+ * HF's RobertaClassificationHead, on the `<s>` state (RoBERTa has no pooler): dropout,
+ * `classifier.dense` Linear(H, H), tanh, dropout, `classifier.out_proj` Linear(H,
+ * num_labels); the loss as {@linkcode ClassificationHead}'s.
+ *
+ * @example
+ * ```ts
+ * import { bertConfig, DropoutCtx, initGpu, InitCtx, RobertaClassificationHead, Tensor } from "webgpu-bert";
+ * await initGpu();
+ * const cfg = bertConfig({ hidden_size: 8, num_attention_heads: 2, num_labels: 3 });
+ * const head = new RobertaClassificationHead(cfg, new InitCtx(0, 0.02), new DropoutCtx());
+ * const out = head.forward(Tensor.fromArray(new Float32Array(24), [1, 3, 8]),
+ *   { batch: 1, seq: 3, inputIds: new Int32Array(3), labels: [0] });
+ * console.log(out.logits.shape, (await out.loss!.item()).toFixed(4)); // [1, 3] 1.0986
+ * ```
+ */
+export class RobertaClassificationHead extends Head<ClassificationInput, ClassificationOutput> {
+  /** Linear(H, H) before the tanh. */
+  dense: Linear;
+  /** Linear(H, num_labels): the class logits. */
+  out_proj: Linear;
+
+  /** A head with `config.num_labels` classes, its init drawn next from `init`. */
+  constructor(readonly config: BertConfig, init: InitCtx, readonly drop: DropoutCtx) {
+    super();
+    const h = config.hidden_size;
+    this.dense = this.child("classifier.dense", new Linear(h, h, init.next()));
+    this.out_proj = this.child(
+      "classifier.out_proj",
+      new Linear(h, config.num_labels, init.next()),
+    );
+  }
+
+  /** hidden [B, S, H] → logits [B, num_labels], and the loss when the batch has labels. */
+  forward(hidden: Tensor, batch: ClassificationInput): ClassificationOutput {
+    const c = this.config;
+    const p = c.classifier_dropout ?? c.hidden_dropout_prob;
+    const x = this.drop.next(firstToken(hidden), p, this.training);
+    const y = this.drop.next(tanh(this.dense.forward(x)), p, this.training);
+    return withLoss(this.out_proj.forward(y), batch, c);
+  }
+}
+
+function withLoss(
+  logits: Tensor,
+  batch: ClassificationInput,
+  c: BertConfig,
+): ClassificationOutput {
+  let loss: Tensor | null = null;
+  if (batch.labels) {
+    const labels = checkLabels(batch.labels, batch.batch, c);
+    loss = crossEntropy(logits, Tensor.fromArray(labels, [batch.batch]), IGNORE_LABEL);
+  }
+  return { logits, loss };
 }
 
 // crossEntropy leaves out-of-range labels silently out of the mean; a wrong label here is a
