@@ -47,6 +47,7 @@ export * from "./src/ops/permute.ts";
 export * from "./src/ops/slice.ts";
 export * from "./src/ops/embedding.ts";
 export * from "./src/ops/cross_entropy.ts";
+export * from "./src/ops/argmax.ts";
 export * from "./src/ops/attention.ts";
 export * from "./src/ops/fused.ts";
 

@@ -29,6 +29,7 @@ export const SHADER_NAMES = [
   "slice",
   "attention",
   "fused",
+  "argmax",
 ] as const;
 
 /** A shader's file name without `.wgsl`. */

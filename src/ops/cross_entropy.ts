@@ -4,23 +4,10 @@
 import { accumulateGrad, needsGrad, record } from "../autograd.ts";
 import { grid, i32, launch, u32 } from "../gpu/kernel.ts";
 import { Tensor } from "../tensor.ts";
-import { chunkElements } from "./elementwise.ts";
+import { byRowRange as rowRanges } from "./_rows.ts";
 
-function gcd(a: number, b: number): number {
-  return b ? gcd(b, a % b) : a;
-}
-
-/** Calls `f` for row ranges of `[n, c]` small enough to bind, each at a 256-byte offset. */
-function byRowRange(n: number, c: number, f: (r0: number, rows: number) => void): void {
-  const max = chunkElements();
-  let step = n;
-  if (n * c > max) {
-    const align = 64 / gcd(c, 64); // rows whose elements are a multiple of 64 (256 bytes)
-    step = Math.floor(max / c / align) * align;
-    if (step === 0) throw new Error(`crossEntropy: rows of ${c} classes are too wide to bind`);
-  }
-  for (let r0 = 0; r0 < n; r0 += step) f(r0, Math.min(step, n - r0));
-}
+const byRowRange = (n: number, c: number, f: (r0: number, rows: number) => void) =>
+  rowRanges(n, c, "crossEntropy", f);
 
 /**
  * Mean softmax cross-entropy of `logits` (`[N, C]`) against i32 `labels` (`[N]`), as a
