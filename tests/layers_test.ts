@@ -20,7 +20,7 @@ const LAYERS: string[][] = [
   ["nn"],
   ["models", "optim"],
   ["text", "train"],
-  ["qa", "classify"], // tasks, independent of each other
+  ["qa", "classify", "mlm"], // tasks, independent of each other
   ["cli"],
 ];
 
