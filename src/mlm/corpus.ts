@@ -85,7 +85,7 @@ function squadContexts(value: unknown, path: string): ParsedSource {
 /**
  * Reads the documents of one file's text: SQuAD JSON (a `.json` name, or text starting with
  * `{` that parses to an object with a `data` array) gives its paragraphs' contexts, each
- * distinct context once; anything else gives one document a line (LF or CRLF), blank lines
+ * distinct context once; anything else gives one document a line (LF, CRLF or CR), blank lines
  * skipped and counted. A leading BOM is ignored.
  *
  * @param text The file's contents.
@@ -113,7 +113,8 @@ export function parseCorpus(text: string, path: string): ParsedSource {
 }
 
 function textLines(text: string, path: string): ParsedSource {
-  const lines = text.split(/\r?\n/);
+  // Universal newlines, as Python's text mode reads the files run_mlm.py is given.
+  const lines = text.split(/\r\n|\r|\n/);
   // A final newline ends the last line; it does not start a blank one.
   if (lines.length > 1 && lines[lines.length - 1] === "") lines.pop();
   const docs = lines.filter((l) => !isBlank(l));

@@ -21,6 +21,8 @@ Deno.test("text: one document a line, CRLF and a BOM handled, blank lines skippe
   assert.deepEqual(source, { path: "a.txt", format: "text", documents: 3, blank: 2, repeated: 0 });
   // No final newline; the last line still counts.
   assert.deepEqual(parseCorpus("x\ny", "b.txt").docs, ["x", "y"]);
+  // A lone CR ends a line too (universal newlines, as Python reads text).
+  assert.deepEqual(parseCorpus("x\ry\r", "b.txt").docs, ["x", "y"]);
   // A text line starting with "{" that is not SQuAD JSON is a text document.
   assert.deepEqual(parseCorpus('{"id": 1}\n{"id": 2}\n', "c.jsonl").docs, ['{"id": 1}', '{"id": 2}']);
 });
