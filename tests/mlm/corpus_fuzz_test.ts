@@ -10,7 +10,7 @@ import { DataError } from "../../src/util/errors.ts";
 import { mulberry32 } from "../../src/util/rng.ts";
 
 const enc = new TextEncoder();
-const TEXT = enc.encode("\uFEFF첫 번째 문서입니다.\r\n\n  \nsecond document\n{\"data\": []}\n끝");
+const TEXT = enc.encode('\uFEFF첫 번째 문서입니다.\r\n\n  \nsecond document\n{"data": []}\n끝');
 const SQUAD = enc.encode(JSON.stringify({
   version: "KorQuAD_v1.0_dev",
   data: [
@@ -103,7 +103,9 @@ for (const [name, valid] of [["text", TEXT], ["SQuAD", SQUAD]] as const) {
           loaded++;
         } catch (e) {
           if (!(e instanceof DataError)) {
-            throw new Error(`mutation ${i} ${JSON.stringify(new TextDecoder().decode(bytes))}: ${e}`);
+            throw new Error(
+              `mutation ${i} ${JSON.stringify(new TextDecoder().decode(bytes))}: ${e}`,
+            );
           }
           assert.equal(e.file, path);
           assert.ok(e.message.startsWith(`${path}: `) && !e.message.includes("\n"), e.message);

@@ -24,7 +24,10 @@ Deno.test("text: one document a line, CRLF and a BOM handled, blank lines skippe
   // A lone CR ends a line too (universal newlines, as Python reads text).
   assert.deepEqual(parseCorpus("x\ry\r", "b.txt").docs, ["x", "y"]);
   // A text line starting with "{" that is not SQuAD JSON is a text document.
-  assert.deepEqual(parseCorpus('{"id": 1}\n{"id": 2}\n', "c.jsonl").docs, ['{"id": 1}', '{"id": 2}']);
+  assert.deepEqual(parseCorpus('{"id": 1}\n{"id": 2}\n', "c.jsonl").docs, [
+    '{"id": 1}',
+    '{"id": 2}',
+  ]);
 });
 
 Deno.test("SQuAD: contexts by extension or by content, each distinct context once", () => {
@@ -116,7 +119,11 @@ Deno.test("holdOut: the first p% evaluate (rounded half to even, as datasets' sl
 
 Deno.test("holdOut: training documents equal to an evaluation document are dropped", () => {
   const c: Corpus = { docs: ["a", "b", "a", "c", "b", "d"], sources: [] };
-  assert.deepEqual(holdOut(c, { percent: 30 }), { train: ["c", "d"], eval: ["a", "b"], overlap: 2 });
+  assert.deepEqual(holdOut(c, { percent: 30 }), {
+    train: ["c", "d"],
+    eval: ["a", "b"],
+    overlap: 2,
+  });
   const evalCorpus: Corpus = { docs: ["d", "e"], sources: [] };
   assert.deepEqual(holdOut(c, { eval: evalCorpus }), {
     train: ["a", "b", "a", "c", "b"],
