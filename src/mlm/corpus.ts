@@ -1,5 +1,5 @@
-// Pretraining text: plain text files (one document a line) or SQuAD-format JSON (its contexts),
-// and the deterministic hold-out of run_mlm.py's `validation_split_percentage`. Every problem
+// Pretraining text: plain text files (one document a line), SQuAD-format JSON (its contexts) or
+// an NSMC-style TSV (its `document` column), and the deterministic hold-out of run_mlm.py's `validation_split_percentage`. Every problem
 // with a file is one DataError naming it, so a bad corpus is a one-line error, never a trace.
 
 import { DataError } from "../util/errors.ts";
@@ -9,11 +9,11 @@ import { parseJson, readUtf8 } from "../io/text_file.ts";
 export interface CorpusSource {
   /** The path as the caller gave it. */
   path: string;
-  /** `"text"`: one document a line; `"squad"`: the paragraphs' contexts. */
-  format: "text" | "squad";
+  /** `"text"`: one document a line; `"squad"`: the paragraphs' contexts; `"tsv"`: a column. */
+  format: "text" | "squad" | "tsv";
   /** Documents taken from this file. */
   documents: number;
-  /** Lines (text) or contexts (SQuAD) skipped for being empty or whitespace only. */
+  /** Lines, contexts or cells skipped for being empty or whitespace only. */
   blank: number;
   /** SQuAD contexts skipped because the file had already given the same text. */
   repeated: number;
@@ -85,14 +85,17 @@ function squadContexts(value: unknown, path: string): ParsedSource {
 /**
  * Reads the documents of one file's text: SQuAD JSON (a `.json` name, or text starting with
  * `{` that parses to an object with a `data` array) gives its paragraphs' contexts, each
- * distinct context once; anything else gives one document a line (LF, CRLF or CR), blank lines
- * skipped and counted. A leading BOM is ignored.
+ * distinct context once; a TSV (a `.tsv` name, or a first line of tab-separated names one of
+ * which is `document`, as NSMC's `id document label`) gives its `document` column, so that ids
+ * and labels never become text; anything else gives one document a line. Lines end at LF, CRLF
+ * or CR; blank lines, cells and contexts are skipped and counted. A leading BOM is ignored.
  *
  * @param text The file's contents.
  * @param path The file's name, for errors and for the `.json` rule.
  * @returns The documents and how the file was read.
- * @throws {DataError} Invalid JSON or a JSON without SQuAD's shape in a `.json` file, or a
- * file with no document: `<path>: no documents (N blank lines)`.
+ * @throws {DataError} Invalid JSON or a JSON without SQuAD's shape in a `.json` file, a TSV
+ * without a `document` column or with a row of another width, or a file with no document:
+ * `<path>: no documents (N blank lines)`.
  * @example
  * ```ts
  * import { parseCorpus } from "webgpu-bert";
@@ -103,33 +106,55 @@ function squadContexts(value: unknown, path: string): ParsedSource {
 export function parseCorpus(text: string, path: string): ParsedSource {
   const body = text.replace(/^\uFEFF/, "");
   const squad = squadValue(body, path);
-  const parsed = squad !== undefined ? squadContexts(squad, path) : textLines(body, path);
+  const parsed = squad !== undefined ? squadContexts(squad, path) : lineDocuments(body, path);
   if (parsed.docs.length === 0) {
-    const what = parsed.source.format === "text" ? "blank line" : "empty context";
+    const what = { text: "blank line", tsv: "blank document", squad: "empty context" }[
+      parsed.source.format
+    ];
     const n = parsed.source.blank;
     throw new DataError(path, `no documents (${n} ${what}${n === 1 ? "" : "s"})`);
   }
   return parsed;
 }
 
-function textLines(text: string, path: string): ParsedSource {
+function lineDocuments(text: string, path: string): ParsedSource {
   // Universal newlines, as Python's text mode reads the files run_mlm.py is given.
-  const lines = text.split(/\r\n|\r|\n/);
+  const lines = text === "" ? [] : text.split(/\r\n|\r|\n/);
   // A final newline ends the last line; it does not start a blank one.
   if (lines.length > 1 && lines[lines.length - 1] === "") lines.pop();
-  const docs = lines.filter((l) => !isBlank(l));
-  const blank = text === "" ? 0 : lines.length - docs.length;
-  return { docs, source: { path, format: "text", documents: docs.length, blank, repeated: 0 } };
+  const header = lines.length > 0 ? lines[0].split("\t") : [];
+  const tsv = /\.tsv$/i.test(path) || (header.length > 1 && header.includes("document"));
+  const cells = tsv ? tsvColumn(lines, header, path) : lines;
+  const docs = cells.filter((l) => !isBlank(l));
+  const format: CorpusSource["format"] = tsv ? "tsv" : "text";
+  const blank = cells.length - docs.length;
+  return { docs, source: { path, format, documents: docs.length, blank, repeated: 0 } };
+}
+
+/** The `document` cell of every row after the header. */
+function tsvColumn(lines: string[], header: string[], path: string): string[] {
+  const col = header.indexOf("document");
+  if (col < 0) throw new DataError(path, 'line 1: the TSV header names no "document" column');
+  return lines.slice(1).map((line, i) => {
+    const row = line.split("\t");
+    if (row.length !== header.length) {
+      throw new DataError(
+        path,
+        `line ${i + 2}: ${row.length} columns, but the header has ${header.length}`,
+      );
+    }
+    return row[col];
+  });
 }
 
 /**
- * Reads pretraining documents from text files and SQuAD-format JSON files (see
+ * Reads pretraining documents from text, TSV and SQuAD-format JSON files (see
  * {@linkcode parseCorpus} for the rules), in the order given.
  *
  * @param paths The files; at least one.
  * @returns All documents in order, and what each file gave.
  * @throws {DataError} Naming the file: missing, a directory, not UTF-8, invalid JSON, not
- * SQuAD's shape, or without a single document.
+ * SQuAD's shape, a malformed TSV, or without a single document.
  * @example
  * ```ts
  * import { readCorpus } from "webgpu-bert";

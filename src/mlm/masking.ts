@@ -7,7 +7,7 @@ import { mulberry32 } from "../util/rng.ts";
 import { packedBlock, type PackedBlocks } from "./packing.ts";
 
 /** The label of a token that is not predicted (PyTorch's cross-entropy `ignore_index`). */
-export const IGNORE_INDEX = -100;
+export const IGNORE_INDEX: number = -100;
 
 /** Options of {@linkcode maskTokens}. */
 export interface MaskOptions {

@@ -1,8 +1,7 @@
-// Seeded fuzzing of the pretraining corpus reader: 10,000 byte-level
-// mutations each of a small text file and a small SQuAD JSON (bits flipped, the file cut, bytes
+// Seeded fuzzing of the pretraining corpus reader: 10,000 byte-level mutations each of a small
+// text file, an NSMC-style TSV and a small SQuAD JSON (bits flipped, the file cut, bytes
 // inserted or deleted); the only allowed outcomes are a corpus that keeps the reader's promises
 // or a one-line DataError naming the file.
-
 import assert from "node:assert/strict";
 import { type Corpus, parseCorpus, readCorpus } from "../../src/mlm/corpus.ts";
 import { decodeUtf8 } from "../../src/io/text_file.ts";
@@ -11,6 +10,7 @@ import { mulberry32 } from "../../src/util/rng.ts";
 
 const enc = new TextEncoder();
 const TEXT = enc.encode('\uFEFF첫 번째 문서입니다.\r\n\n  \nsecond document\n{"data": []}\n끝');
+const TSV = enc.encode("id\tdocument\tlabel\r\n1\t정말 재밌어요 ㅋㅋ\t1\n2\t \t0\n3\t굳\t1\n");
 const SQUAD = enc.encode(JSON.stringify({
   version: "KorQuAD_v1.0_dev",
   data: [
@@ -39,6 +39,8 @@ const INSERTS = [
   ":",
   '"data"',
   '"context"',
+  "\t",
+  "document",
   "null",
   "\uFEFF",
   "\u0000",
@@ -71,6 +73,7 @@ function check(c: Corpus, path: string): void {
   for (const d of c.docs) assert.ok(typeof d === "string" && d.trim() !== "", JSON.stringify(d));
   for (const n of [s.blank, s.repeated]) assert.ok(Number.isInteger(n) && n >= 0);
   if (s.format === "squad") assert.equal(new Set(c.docs).size, c.docs.length);
+  else if (s.format === "tsv") { for (const d of c.docs) assert.ok(!/[\t\r\n]/.test(d), d); }
   else {
     assert.equal(s.repeated, 0);
     for (const d of c.docs) assert.ok(!/[\r\n]/.test(d), JSON.stringify(d));
@@ -88,15 +91,23 @@ async function load(bytes: Uint8Array, path: string, viaFile: boolean): Promise<
   return await readCorpus([path]);
 }
 
-for (const [name, valid] of [["text", TEXT], ["SQuAD", SQUAD]] as const) {
+for (const [name, valid] of [["text", TEXT], ["TSV", TSV], ["SQuAD", SQUAD]] as const) {
   Deno.test(`${name}: 10,000 mutated files give a corpus or a DataError naming the file`, async () => {
     const dir = await Deno.makeTempDir();
     const r = mulberry32(name.length * 7919);
     let loaded = 0, refused = 0;
     try {
       for (let i = 0; i < 10_000; i++) {
-        // SQuAD files are named .json half the time and detected by content the other half.
-        const path = `${dir}/f${i % 2}.${name === "SQuAD" && i % 2 ? "json" : "txt"}`;
+        // SQuAD and TSV files are named by their format half the time, and detected by content
+        // the other half.
+        const ext = i % 2 === 0
+          ? "txt"
+          : name === "SQuAD"
+          ? "json"
+          : name === "TSV"
+          ? "tsv"
+          : "txt";
+        const path = `${dir}/f${i % 2}.${ext}`;
         const bytes = mutate(valid, r);
         try {
           check(await load(bytes, path, i % 50 === 0), path);

@@ -40,9 +40,25 @@ Deno.test("SQuAD: contexts by extension or by content, each distinct context onc
   assert.deepEqual(parseCorpus("\uFEFF" + squad([["x"]]), "e.JSON").docs, ["x"]);
 });
 
+Deno.test("TSV: the document column, by extension or an NSMC-style header", () => {
+  const nsmc = "id\tdocument\tlabel\r\n1\t좋아요\t1\n2\t \t0\n3\t별로\t0\n";
+  for (const path of ["n.tsv", "n.txt"]) {
+    const { docs, source } = parseCorpus(nsmc, path);
+    assert.deepEqual(docs, ["좋아요", "별로"]);
+    assert.deepEqual(source, { path, format: "tsv", documents: 2, blank: 1, repeated: 0 });
+  }
+  assert.deepEqual(parseCorpus("label\tdocument\n0\tx\n", "m.tsv").docs, ["x"]);
+  // A tab in a text line without a "document" header is text.
+  assert.deepEqual(parseCorpus("a\tb\nc\n", "t.txt").docs, ["a\tb", "c"]);
+});
+
 Deno.test("bad files are one-line DataErrors naming the file", () => {
   const cases: [string, string, string][] = [
     ["", "a.txt", "a.txt: no documents (0 blank lines)"],
+    ["id\tdocument\tlabel\n", "n.tsv", "n.tsv: no documents (0 blank documents)"],
+    ["id\tdocument\n1\t\n", "n.txt", "n.txt: no documents (1 blank document)"],
+    ["id\ttext\n1\tx\n", "n.tsv", 'n.tsv: line 1: the TSV header names no "document" column'],
+    ["id\tdocument\n1\tx\n2\n", "n.tsv", "n.tsv: line 3: 1 columns, but the header has 2"],
     ["\n", "a.txt", "a.txt: no documents (1 blank line)"],
     ["  \r\n\n\t\n", "a.txt", "a.txt: no documents (3 blank lines)"],
     [squad([[" ", ""]]), "s.json", "s.json: no documents (2 empty contexts)"],
@@ -150,6 +166,16 @@ Deno.test("holdOut: an empty side is a DataError naming the files", () => {
   );
   assert.throws(() => holdOut(corpusOf(100), { percent: 0 }), RangeError);
   assert.throws(() => holdOut(corpusOf(100), { percent: 100 }), RangeError);
+});
+
+Deno.test({
+  name: "NSMC test file: 50,000 documents, 3 blank",
+  ignore: withoutData("nsmc/ratings_test.txt"),
+  async fn() {
+    const c = await readCorpus([shared("nsmc/ratings_test.txt")]);
+    assert.deepEqual(c.sources.map((s) => [s.format, s.documents, s.blank]), [["tsv", 49997, 3]]);
+    assert.ok(c.docs.every((d) => !d.includes("\t")));
+  },
 });
 
 Deno.test({
