@@ -101,6 +101,11 @@ export * from "./src/classify/metrics.ts";
 export * from "./src/classify/task.ts";
 export * from "./src/mlm/fill_mask.ts";
 
+// Masked-LM pretraining data.
+export * from "./src/mlm/corpus.ts";
+export * from "./src/mlm/packing.ts";
+export * from "./src/mlm/masking.ts";
+
 // Text.
 export * from "./src/text/tokenizer.ts";
 export * from "./src/text/sentencepiece.ts";

@@ -23,6 +23,20 @@ export async function readUtf8(path: string): Promise<string> {
     if (e instanceof Deno.errors.IsADirectory) throw new DataError(path, "is a directory");
     throw new DataError(path, `cannot read: ${e instanceof Error ? e.message : e}`);
   }
+  return decodeUtf8(bytes, path);
+}
+
+/**
+ * Decodes a file's bytes as strict UTF-8 (a leading BOM dropped), turning a decoding failure
+ * into a {@linkcode DataError} that names the file and the first bad byte.
+ *
+ * @example
+ * ```ts
+ * import { decodeUtf8 } from "webgpu-bert";
+ * console.log(decodeUtf8(new Uint8Array([0xed, 0x95, 0x9c]), "x.txt")); // "한"
+ * ```
+ */
+export function decodeUtf8(bytes: Uint8Array, path: string): string {
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {

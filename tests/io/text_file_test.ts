@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DataError } from "../../src/util/errors.ts";
-import { parseJson, readUtf8 } from "../../src/io/text_file.ts";
+import { decodeUtf8, parseJson, readUtf8 } from "../../src/io/text_file.ts";
 
 const dir = await Deno.makeTempDir({ prefix: "text_file_test_" });
 globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
@@ -24,5 +24,13 @@ Deno.test("parseJson turns a syntax error into a one-line DataError", () => {
   assert.throws(
     () => parseJson("{\n", "x.json"),
     (e) => e instanceof DataError && e.file === "x.json" && !e.message.includes("\n"),
+  );
+});
+
+Deno.test("decodeUtf8 drops a BOM and names the file and the first bad byte", () => {
+  assert.equal(decodeUtf8(new Uint8Array([0xef, 0xbb, 0xbf, 0x61]), "x.txt"), "a");
+  assert.throws(
+    () => decodeUtf8(new Uint8Array([0x61, 0xc3, 0x28]), "x.txt"),
+    (e) => e instanceof DataError && e.message === "x.txt: not valid UTF-8 (bad byte at offset 2)",
   );
 });
