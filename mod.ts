@@ -105,6 +105,7 @@ export * from "./src/mlm/fill_mask.ts";
 export * from "./src/mlm/corpus.ts";
 export * from "./src/mlm/packing.ts";
 export * from "./src/mlm/masking.ts";
+export * from "./src/mlm/task.ts";
 
 // Text.
 export * from "./src/text/tokenizer.ts";

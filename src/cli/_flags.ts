@@ -66,7 +66,7 @@ export function windowFlags(
 }
 
 /** The tasks that train, eval and predict know, by their `--task` names. */
-export const TASK_NAMES = ["qa", "classify"] as const;
+export const TASK_NAMES = ["qa", "classify", "mlm"] as const;
 
 /** A `--task` name. */
 export type TaskName = typeof TASK_NAMES[number];
@@ -78,8 +78,8 @@ export function taskFlag(v: string | undefined, usage: string): TaskName {
   throw new UsageError(`unknown --task "${v}"; known tasks: ${TASK_NAMES.join(", ")}`, usage);
 }
 
-/** Flags that only one task takes. */
-const TASK_ONLY: Record<string, TaskName> = {
+/** Flags that only some tasks take. */
+const TASK_ONLY: Record<string, TaskName | TaskName[]> = {
   "doc-stride": "qa",
   "n-best": "qa",
   "max-answer-length": "qa",
@@ -87,7 +87,10 @@ const TASK_ONLY: Record<string, TaskName> = {
   metric: "qa",
   question: "qa",
   context: "qa",
-  text: "classify",
+  text: ["classify", "mlm"],
+  "eval-text": "mlm",
+  "mlm-probability": "mlm",
+  "validation-split-percentage": "mlm",
 };
 
 /** A flag of another task is a usage error naming the task it belongs to. */
@@ -97,8 +100,12 @@ export function checkTaskFlags(
   usage: string,
 ): void {
   for (const [flag, owner] of Object.entries(TASK_ONLY)) {
-    if (f[flag] !== undefined && owner !== task) {
-      throw new UsageError(`--${flag} is a ${owner} flag; --task ${task} does not take it`, usage);
+    const owners = [owner].flat();
+    if (f[flag] !== undefined && !owners.includes(task)) {
+      throw new UsageError(
+        `--${flag} is a ${owners.join("/")} flag; --task ${task} does not take it`,
+        usage,
+      );
     }
   }
 }
@@ -166,7 +173,7 @@ export interface RecipeDefaults {
   evalEvery?: number | "epoch";
 }
 
-type Flags = Record<string, string | boolean | undefined>;
+type Flags = Record<string, string | string[] | boolean | undefined>;
 
 /** `--eval-every N` or `--eval-every epoch`. */
 function evalEveryFlag(v: string | undefined, usage: string): number | "epoch" | undefined {

@@ -14,7 +14,7 @@ import { checkOutputs, checkRunDir, clearRunDir } from "./_outputs.ts";
 import { checkResumeFlags, sessionFlags } from "./_flags.ts";
 
 /** Flags as parseFlags returns them. */
-export type Flags = Record<string, string | boolean | undefined>;
+export type Flags = Record<string, string | string[] | boolean | undefined>;
 
 /** `--model` and `--config` exclude each other, as `--tokenizer` and `--vocab` do. */
 export function checkModelFlags(f: Flags, usage: string): void {
@@ -78,7 +78,7 @@ export function timestamp(): string {
 }
 
 /** The inputs a fresh run reads, for {@linkcode checkOutputs}. */
-const RUN_INPUTS = ["train", "eval", "model", "tokenizer", "vocab"];
+const RUN_INPUTS = ["train", "eval", "model", "tokenizer", "vocab", "text", "eval-text"];
 
 /**
  * Checks a fresh run's `--out` before any work: not an input nor holding one, not a file, and
@@ -87,7 +87,12 @@ const RUN_INPUTS = ["train", "eval", "model", "tokenizer", "vocab"];
 export async function checkFreshRun(f: Flags, out: string): Promise<void> {
   await checkOutputs(
     [{ flag: "--out", path: out, kind: "dir", what: "the run" }],
-    RUN_INPUTS.map((k) => ({ flag: `--${k}`, path: f[k] as string | undefined })),
+    RUN_INPUTS.flatMap((k) =>
+      ([f[k]].flat() as (string | boolean | undefined)[]).map((path) => ({
+        flag: `--${k}`,
+        path: path as string | undefined,
+      }))
+    ),
   );
   await checkRunDir(out, !!f["overwrite-output-dir"]);
 }

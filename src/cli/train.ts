@@ -42,6 +42,7 @@ import {
   timestamp,
 } from "./_train_shared.ts";
 import { resumeClassify, trainClassify } from "./_train_classify.ts";
+import { resumeMlm, trainMlm } from "./_train_mlm.ts";
 
 const USAGE = "usage: deno task train [--model DIR | --config tiny|mini|small|base " +
   "[--tokenizer FILE | --vocab FILE]] [--train FILE] [--eval FILE] [options]";
@@ -65,7 +66,7 @@ data
   --max-train-samples N  use the first N training examples
   --max-eval-samples N   use the first N evaluation examples
 task
-  --task NAME            qa | classify (default qa). classify: --train and --eval are NSMC
+  --task NAME            qa | classify | mlm (default qa). classify: --train and --eval are NSMC
                          TSV (id, document, label) or JSONL {"id"?, "text", "label"}; each
                          text is [CLS] text [SEP] cut to --max-seq-length (default 128); the
                          best checkpoint is by accuracy; with no --model a WordPiece vocab is
@@ -73,7 +74,20 @@ task
                          scratch (1.5 epochs of batch 128, lr 2e-3, β2 0.98, 6 length
                          buckets); --model fine-tunes (3 epochs of batch 32, lr 5e-5).
                          The last line is {"accuracy", "macro_f1", "examples", "skipped",
-                         "seconds", "train_seconds"}
+                         "seconds", "train_seconds"}.
+                         mlm: masked-LM pretraining (run_mlm.py) on --text FILE... (text:
+                         one document a line; SQuAD JSON: its contexts; TSV with a
+                         document column: that column), packed into --max-seq-length
+                         blocks (default 128); --mlm-probability X of the tokens chosen
+                         (default 0.15: 80% [MASK], 10% random, 10% kept), masks fixed by
+                         seed and step; held out: --eval-text FILE... or the first
+                         --validation-split-percentage X of the documents (default 5);
+                         best by held-out loss. With no --model a WordPiece vocab is
+                         built from the text and BERT-tiny (FFN 256) trains from scratch
+                         (1 epoch of batch 32, lr 1e-3, β2 0.98). The last line is
+                         {"eval_loss", "perplexity", "accuracy", "masked_tokens",
+                         "seconds", "train_seconds"}; the run loads as the backbone of
+                         --task qa and classify (--model RUN_DIR)
 run
   --out DIR              run directory (default runs/<timestamp>); must be new or empty
   --overwrite-output-dir replace the old run in a non-empty --out as a whole (removed once
@@ -137,6 +151,10 @@ const FLAGS = {
   eval: { type: "string" },
   "max-train-samples": { type: "string" },
   "max-eval-samples": { type: "string" },
+  text: { type: "string", multiple: true },
+  "eval-text": { type: "string", multiple: true },
+  "validation-split-percentage": { type: "string" },
+  "mlm-probability": { type: "string" },
   ...RUN_FLAGS,
   ...OPTIMIZER_FLAGS,
   ...PRECISION_FLAGS,
@@ -276,9 +294,23 @@ function recipe(f: QaFlags): { opts: TrainOptions; spec: DataSpec } {
   return { opts, spec };
 }
 
+// `--text a.txt b.json` names several files, as `--text a.txt --text b.json` does.
+function fileLists(args: string[]): string[] {
+  const out: string[] = [];
+  let list = false;
+  for (const a of args) {
+    if (a.startsWith("-")) list = a === "--text" || a === "--eval-text";
+    else if (list && out.at(-1) !== "--text" && out.at(-1) !== "--eval-text") {
+      out.push(out.findLast((x) => x === "--text" || x === "--eval-text")!);
+    }
+    out.push(a);
+  }
+  return out;
+}
+
 /** Runs the CLI on `args` (without the program name). */
 export async function main(args: string[]): Promise<void> {
-  const f = parseFlags(args, FLAGS, USAGE);
+  const f = parseFlags(fileLists(args), FLAGS, USAGE);
   if (f.help) {
     console.log(HELP);
     return;
@@ -292,13 +324,14 @@ export async function main(args: string[]): Promise<void> {
       throw new UsageError(`--task ${task} disagrees with the run being resumed (${saved})`, USAGE);
     }
     checkTaskFlags(f, saved, USAGE);
-    return saved === "classify"
-      ? await resumeClassify(f.resume, f, p, USAGE)
-      : await resumeQa(f.resume, f, p);
+    if (saved === "classify") return await resumeClassify(f.resume, f, p, USAGE);
+    if (saved === "mlm") return await resumeMlm(f.resume, f, p, USAGE);
+    return await resumeQa(f.resume, f, p);
   }
   checkModelFlags(f, USAGE);
   checkTaskFlags(f, task, USAGE);
   if (task === "classify") return await trainClassify(f, USAGE);
+  if (task === "mlm") return await trainMlm(f, USAGE);
   const { opts, spec } = recipe(f);
   const seed = opts.seed;
   await checkFreshRun(f, opts.out);

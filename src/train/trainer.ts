@@ -126,6 +126,11 @@ export interface TrainTask<Batch, Evaluation extends TaskEvaluation = TaskEvalua
   isHead?(name: string): boolean;
   /** Tokens of each item, for length grouping and buckets; without it they are not offered. */
   lengths?(): ArrayLike<number>;
+  /**
+   * Called before the batches of each optimizer step are built: a task whose batches are
+   * random (masked-LM masks) draws them from (seed, step), so a resumed run re-creates them.
+   */
+  beginStep?(seed: number, step: number): void;
   /** The model input of the items `indices`, with labels. */
   batch(indices: Int32Array): Batch;
   /** Tokens a batch costs (padding included), for tokens/s. */
@@ -343,6 +348,7 @@ export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> 
     const { o, task, scaler, firstBad } = this;
     const lrScale = this.lrScale(step);
     task.model.setDropoutStep?.(o.seed, step);
+    task.beginStep?.(o.seed, step);
     return await scopeAsync(async () => {
       let sum: Tensor | null = null;
       for (let m = 0; m < o.gradAccum; m++) {
