@@ -1,5 +1,5 @@
-// Every CLI that loads a model (eval, predict, train, fill-mask) refuses every malformed checkpoint and config with one line
-// `error: <path>: <what>`, exit code 2, no stack trace.
+// Every CLI that loads a model (eval, predict, train, fill-mask) refuses every malformed
+// checkpoint and config with one line `error: <path>: <what>`, exit code 2, no stack trace.
 
 import assert from "node:assert/strict";
 import { BertTokenizer } from "../../mod.ts";
