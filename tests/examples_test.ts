@@ -1,7 +1,8 @@
 // The examples run as a user runs them, and their printed results are checked.
 
 import assert from "node:assert/strict";
-import { runDeno, withoutData } from "./_data.ts";
+import { BertTokenizer } from "../mod.ts";
+import { copyFixture, runDeno, withoutData } from "./_data.ts";
 
 function lastJson(stdout: string): Record<string, number> {
   return JSON.parse(stdout.trim().split("\n").at(-1)!);
@@ -30,4 +31,80 @@ Deno.test({
     // Measured on lavapipe: 0.687 (the default 4,000 rows: 0.757 in 81 s); chance is 0.5.
     assert.ok(j.accuracy >= 0.6, r.stdout);
   },
+});
+
+type Tour = {
+  pretrained: boolean;
+  tokens: string[];
+  special_ids: Record<string, number>;
+  pair_type_ids: number[];
+  attention_mask: number[];
+  last_hidden_state: number[];
+  pooler_output: number[];
+  hidden_states: number;
+  attentions: number[][];
+  fill_mask: { text: string; top5: { token_str: string; score: number }[][] }[];
+};
+
+/** The tour's printed shapes and fill-mask lists, for a model of hidden size `h`, `l` layers, `a` heads. */
+function checkTour(j: Tour, h: number, l: number, a: number): void {
+  const s = j.tokens.length;
+  assert.equal(j.tokens[0], "[CLS]");
+  assert.equal(j.tokens.at(-1), "[SEP]");
+  assert.deepEqual(Object.keys(j.special_ids), ["[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]"]);
+  assert.ok(j.pair_type_ids.includes(0) && j.pair_type_ids.at(-1) === 1, `${j.pair_type_ids}`);
+  assert.deepEqual(j.attention_mask.slice(-2), [0, 0], "padding is masked");
+  assert.deepEqual(j.last_hidden_state, [2, s, h]);
+  assert.deepEqual(j.pooler_output, [2, h]);
+  assert.equal(j.hidden_states, l + 1);
+  assert.deepEqual(j.attentions, Array(l).fill([2, a, s, s]));
+  assert.equal(j.fill_mask.length, 4);
+  for (const { text, top5 } of j.fill_mask) {
+    assert.equal(top5.length, text.split("[MASK]").length - 1, text);
+    for (const cands of top5) {
+      assert.equal(cands.length, 5, text);
+      const scores = cands.map((c) => c.score);
+      assert.deepEqual(scores, scores.toSorted((x, y) => y - x), text);
+      assert.ok(scores.every((p) => p > 0) && scores.reduce((x, y) => x + y) <= 1, text);
+    }
+  }
+}
+
+Deno.test({
+  name: "examples/bert_tour.ts runs offline on bert-base-uncased's vocab and says it is random",
+  ignore: withoutData("vocab/bert-base-uncased-vocab.txt"),
+  async fn() {
+    const r = await runDeno(["run", "-A", "examples/bert_tour.ts"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /RANDOMLY INITIALIZED/);
+    assert.match(r.stdout, /predictions below are random/);
+    const j = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Tour;
+    assert.equal(j.pretrained, false);
+    assert.deepEqual(j.tokens, ["[CLS]", "hello", ",", "my", "dog", "is", "cute", ".", "[SEP]"]);
+    assert.deepEqual(j.special_ids, {
+      "[CLS]": 101,
+      "[SEP]": 102,
+      "[PAD]": 0,
+      "[UNK]": 100,
+      "[MASK]": 103,
+    });
+    checkTour(j, 64, 2, 4);
+  },
+});
+
+Deno.test("examples/bert_tour.ts --model DIR loads the encoder, its pooler and a masked-LM head", async () => {
+  // A classification checkpoint: its pooler is real, the masked-LM head new (HF's warning).
+  const dir = await copyFixture("bert_classify_odd");
+  const vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello", ",", "my", "dog", "is"];
+  for (let i = vocab.length; i < 50; i++) vocab.push(`w${i}`);
+  await BertTokenizer.fromVocabArray(vocab, { lowercase: true }).save(dir);
+  const r = await runDeno(["run", "-A", "examples/bert_tour.ts", "--model", dir]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stdout, /random/i);
+  assert.match(r.stderr, /newly initialized/);
+  const j = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Tour;
+  assert.equal(j.pretrained, true);
+  assert.deepEqual(j.tokens, ["[CLS]", "hello", ",", "my", "dog", "is", "[UNK]", "[UNK]", "[SEP]"]);
+  checkTour(j, 21, 2, 7);
+  await Deno.remove(dir, { recursive: true });
 });

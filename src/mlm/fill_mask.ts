@@ -76,6 +76,7 @@ function topK(probs: Float64Array, k: number): number[] {
  * probable tokens, as HF's `fill-mask` pipeline: per mask, a list of candidates best first,
  * each with its softmax score, id, decoded token and the decoded sequence (special tokens
  * skipped when the text has one mask, kept when it has several, so the other masks show).
+ * The model predicts in evaluation mode (no dropout); its training mode is restored after.
  * A text without a mask, or too long for the model, is a {@linkcode DataError} naming
  * `source` (e.g. "--text").
  *
@@ -115,6 +116,9 @@ export async function fillMask(
   }
   const v = c.vocab_size;
   const k = Math.min(opts.topK ?? 5, v);
+  // As the pipeline's model (from_pretrained returns it in eval mode): no dropout.
+  const wasTraining = model.training;
+  model.train(false);
   const logits = await noGrad(() =>
     scopeAsync(async () => {
       const out = model.forward({
@@ -125,7 +129,7 @@ export async function fillMask(
       });
       return await out.logits.toArray();
     })
-  );
+  ).finally(() => model.train(wasTraining));
   const single = at.length === 1;
   const result: FillMaskCandidate[][] = [];
   for (let m = 0; m < at.length; m++) {

@@ -1,5 +1,5 @@
-// Every CLI that loads a model refuses every malformed checkpoint and config with one line
-// `error: <path>: <what>`, exit code 2, no stack trace.
+// Every CLI that loads a model (eval, predict, train, fill-mask) refuses every malformed
+// checkpoint and config with one line `error: <path>: <what>`, exit code 2, no stack trace.
 
 import assert from "node:assert/strict";
 import { BertTokenizer } from "../../mod.ts";
@@ -111,11 +111,12 @@ async function refusedByAll(dir: string, re: RegExp, what: string): Promise<void
     runScript("eval", ["--model", dir, "--data", data]),
     runScript("predict", ["--model", dir, "--question", "q", "--context", "c"]),
     runScript("train", ["--model", dir, "--train", data, "--eval", data, "--max-steps", "1"]),
+    runScript("fill_mask", ["--model", dir, "--text", "t5 [MASK] t6"]),
   ];
   for (const [i, p] of runs.entries()) {
     const r = await p;
     const errs = errorLines(r.stderr);
-    const who = `${["eval", "predict", "train"][i]} / ${what}`;
+    const who = `${["eval", "predict", "train", "fill-mask"][i]} / ${what}`;
     assert.equal(r.code, 2, `${who}: exit ${r.code}\n${r.stderr}`);
     assert.equal(errs.length, 1, `${who}: ${r.stderr}`);
     assert.match(
@@ -129,7 +130,7 @@ async function refusedByAll(dir: string, re: RegExp, what: string): Promise<void
   await Deno.remove(data);
 }
 
-Deno.test("every safetensors fault is refused by eval, predict and train", async () => {
+Deno.test("every safetensors fault is refused by eval, predict, train and fill-mask", async () => {
   const good = await Deno.readFile(`${FIXTURE}model.safetensors`);
   for (const [what, make, re] of FAULTS) {
     const dir = await modelDir();
@@ -139,7 +140,7 @@ Deno.test("every safetensors fault is refused by eval, predict and train", async
   }
 });
 
-Deno.test("every config fault is refused by eval, predict and train", async () => {
+Deno.test("every config fault is refused by eval, predict, train and fill-mask", async () => {
   const cfg = JSON.parse(await Deno.readTextFile(`${FIXTURE}config.json`));
   const cases: [string, string, RegExp][] = [
     ["invalid JSON", "{ not json", /invalid JSON/],
