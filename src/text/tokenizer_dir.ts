@@ -5,6 +5,7 @@ import { SentencePieceTokenizer } from "./sentencepiece.ts";
 import { BertTokenizer, type TextTokenizer, type TokenWindow } from "./tokenizer.ts";
 import type { BertConfig } from "../models/config.ts";
 import { DataError } from "../util/errors.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 
 /**
  * Whether `path` exists (a file or a directory).
@@ -149,12 +150,40 @@ function singleSegment<T extends TextTokenizer>(tokenizer: T): T {
     zero(await tokenizer.encode(text, opts));
   const encodePair: TextTokenizer["encodePair"] = async (question, context, opts) =>
     (await tokenizer.encodePair(question, context, opts)).map(zero);
+  // What it saves must read the same: HF's BERT pair template says 1 for the second segment.
+  const save: TextTokenizer["save"] = async (dir) => {
+    await tokenizer.save(dir);
+    await zeroTemplateTypes(`${dir}/tokenizer.json`);
+  };
   return new Proxy(tokenizer, {
     get(target, key) {
       if (key === "encode") return encode;
       if (key === "encodePair") return encodePair;
+      if (key === "save") return save;
       const v = Reflect.get(target, key, target);
       return typeof v === "function" ? v.bind(target) : v;
     },
   });
+}
+
+// Sets every type_id of a saved tokenizer.json's TemplateProcessing to 0 (KLUE's own file says
+// 0 for both segments); a file without one (SentencePiece models save other files) is left.
+async function zeroTemplateTypes(path: string): Promise<void> {
+  let json;
+  try {
+    json = JSON.parse(await Deno.readTextFile(path));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    throw e;
+  }
+  const post = json?.post_processor;
+  if (post?.type !== "TemplateProcessing") return;
+  for (const side of [post.single, post.pair]) {
+    for (const piece of side ?? []) {
+      for (const v of Object.values(piece)) {
+        if (v && typeof v === "object" && "type_id" in v) (v as { type_id: number }).type_id = 0;
+      }
+    }
+  }
+  await writeFileAtomic(path, new TextEncoder().encode(JSON.stringify(json, null, 2)));
 }

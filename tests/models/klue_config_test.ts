@@ -27,5 +27,14 @@ for (const [size, dims] of Object.entries(SIZES)) {
     const qa = resolveArchitecture(c, { task: "question-answering" });
     assert.equal(qa.name, "RobertaForQuestionAnswering");
     assert.equal(qa.arch.prefix, "roberta");
+    const tasks = {
+      "text-classification": "RobertaForSequenceClassification",
+      "fill-mask": "RobertaForMaskedLM",
+    };
+    for (const [task, name] of Object.entries(tasks)) {
+      assert.equal(resolveArchitecture(c, { task }).name, name);
+    }
+    // With no task, the config's own class: the masked LM the hub checkpoints are.
+    assert.equal(resolveArchitecture(c).name, "RobertaForMaskedLM");
   });
 }

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { BertTokenizer, type TextTokenizer } from "../../src/text/tokenizer.ts";
 import { exists, loadTokenizerDir, tokenizerForModel } from "../../src/text/tokenizer_dir.ts";
 import { DataError } from "../../src/util/errors.ts";
+import { bertConfig } from "../../src/models/config.ts";
 import { fixture } from "../_data.ts";
 
 const VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "Hello", "hello"];
@@ -68,4 +69,23 @@ Deno.test("tokenizerForModel: one token type gives all-zero type ids; two keep 0
     () => tokenizerForModel(KLUE, tok, { vocab_size: 8, type_vocab_size: 1 }),
     (e) => e instanceof DataError && /24 tokens but config.json vocab_size is 8/.test(e.message),
   );
+});
+
+Deno.test("a one-segment model's tokenizer saves a tokenizer.json whose pair template says type 0", async () => {
+  const tok = BertTokenizer.fromVocabArray(
+    ["[CLS]", "[PAD]", "[SEP]", "[UNK]", "[MASK]", "a", "b"],
+    {
+      lowercase: false,
+    },
+  );
+  const roberta = bertConfig({ model_type: "roberta", vocab_size: 7, type_vocab_size: 1 });
+  const dir = await Deno.makeTempDir();
+  await tokenizerForModel(dir, tok, roberta).save(dir);
+  const json = JSON.parse(await Deno.readTextFile(`${dir}/tokenizer.json`));
+  const types = JSON.stringify(json.post_processor.pair).match(/"type_id":\d/g);
+  assert.deepEqual(new Set(types), new Set(['"type_id":0']));
+  // Reloaded as HF would read it, the pair's second segment is 0 without the model's help.
+  const [w] = await BertTokenizer.fromFile(`${dir}/tokenizer.json`).encodePair("a", "b");
+  assert.deepEqual(w.typeIds, [0, 0, 0, 0, 0]);
+  await Deno.remove(dir, { recursive: true });
 });
