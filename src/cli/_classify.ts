@@ -1,7 +1,6 @@
 // `eval --task classify` and `predict --task classify`: a BertForSequenceClassification
 // directory over a TSV/JSONL file, or over one text.
 
-import { initGpu } from "../gpu/device.ts";
 import { loadBertForSequenceClassification } from "../models/checkpoint.ts";
 import { readBertConfig } from "../models/config.ts";
 import { setMatmulPrecision } from "../ops/matmul.ts";
@@ -17,14 +16,12 @@ import { loadTokenizerDir, tokenizerForModel } from "../text/tokenizer_dir.ts";
 import { UsageError } from "./_common.ts";
 import { intFlag, precisionFlag } from "./_flags.ts";
 import { checkOutputs, modelInputs } from "./_outputs.ts";
-import { adapterPrecision, type Flags } from "./_train_shared.ts";
+import { type Flags, startGpu } from "./_train_shared.ts";
 
 /** Loads the model directory, its tokenizer and the adapter, at `precision`. */
 async function open(dir: string, precision: "f32" | "f16") {
   const loaded = await loadTokenizerDir(dir);
-  const gpu = await initGpu();
-  console.error(`adapter: ${gpu.info.name} (${gpu.info.backend})`);
-  setMatmulPrecision(adapterPrecision(precision, gpu.info));
+  setMatmulPrecision(await startGpu(precision));
   const { model } = await loadBertForSequenceClassification(dir, { quiet: true });
   const tokenizer = tokenizerForModel(dir, loaded, model.config);
   return { model, tokenizer, padId: tokenizer.padId };

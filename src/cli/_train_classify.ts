@@ -1,7 +1,6 @@
 // `train --task classify`: fine-tunes BertForSequenceClassification on TSV/JSONL texts, or, with no
 // --model, trains a small BERT from scratch on a WordPiece vocabulary built from the training texts.
 
-import { initGpu } from "../gpu/device.ts";
 import { BertForSequenceClassification } from "../models/bert_classify.ts";
 import { loadBertForSequenceClassification } from "../models/checkpoint.ts";
 import type { SequenceClassifier } from "../models/heads/classification.ts";
@@ -15,7 +14,6 @@ import { type ResumeState, Trainer, type TrainerOptions } from "../train/trainer
 import { DataError, UsageError } from "./_common.ts";
 import { intFlag, RECIPE_KEYS, sessionFlags, trainerFlags } from "./_flags.ts";
 import {
-  adapterPrecision,
   checkFreshRun,
   type Flags,
   replaceOldRun,
@@ -23,6 +21,7 @@ import {
   savedRun,
   scratchConfig,
   scratchTokenizer,
+  startGpu,
   timestamp,
 } from "./_train_shared.ts";
 
@@ -151,8 +150,7 @@ export async function trainClassify(f: Flags, usage: string): Promise<void> {
     labels = { label2id: c.label2id, numLabels: c.num_labels };
   }
   const data = await loadData(spec, labels);
-  const gpu = await initGpu();
-  console.error(`adapter: ${gpu.info.name} (${gpu.info.backend})`);
+  opts.precision = await startGpu(opts.precision ?? "f32");
   let model: SequenceClassifier;
   let tokenizer: TextTokenizer;
   if (f.model) {
@@ -171,7 +169,6 @@ export async function trainClassify(f: Flags, usage: string): Promise<void> {
     });
     model = new BertForSequenceClassification(config, { seed: opts.seed });
   }
-  opts.precision = adapterPrecision(opts.precision ?? "f32", gpu.info);
   await replaceOldRun(f, opts.out);
   await run(model, tokenizer, data, opts, spec);
 }
@@ -186,9 +183,7 @@ export async function resumeClassify(
   const { st, resume } = savedRun<ClassifyOptions, DataSpec>(p);
   const fresh = recipe({ train: st.data.train, eval: st.data.eval, ...f }, usage);
   const o = resumeOptions(f, usage, dir, p.step, st, fresh, RECIPE_KEYS);
-  const gpu = await initGpu();
-  console.error(`adapter: ${gpu.info.name} (${gpu.info.backend})`);
-  o.precision = adapterPrecision(o.precision ?? "f32", gpu.info);
+  o.precision = await startGpu(o.precision ?? "f32");
   const loaded = await loadTokenizerDir(p.dir);
   const { model } = await loadBertForSequenceClassification(p.dir, { quiet: true });
   const tokenizer = tokenizerForModel(p.dir, loaded, model.config);

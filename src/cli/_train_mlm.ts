@@ -2,7 +2,6 @@
 // SQuAD contexts or an NSMC TSV's documents, packed into blocks; from scratch on a WordPiece
 // vocabulary built from the corpus, or continuing a --model.
 
-import { initGpu } from "../gpu/device.ts";
 import { BertForMaskedLM } from "../models/masked_lm.ts";
 import { loadMaskedLmDir } from "../mlm/fill_mask.ts";
 import type { MaskedLmModel } from "../models/masked_lm.ts";
@@ -16,7 +15,6 @@ import { ProgressBar } from "../io/progress.ts";
 import { UsageError } from "./_common.ts";
 import { intFlag, numFlag, RECIPE_KEYS, sessionFlags, trainerFlags } from "./_flags.ts";
 import {
-  adapterPrecision,
   checkFreshRun,
   type Flags,
   replaceOldRun,
@@ -24,6 +22,7 @@ import {
   savedRun,
   scratchConfig,
   scratchTokenizer,
+  startGpu,
   timestamp,
 } from "./_train_shared.ts";
 
@@ -191,8 +190,7 @@ export async function trainMlm(f: Flags, usage: string): Promise<void> {
   await checkFreshRun(f, opts.out);
   // Text first: a bad file fails before the GPU or the model is touched.
   const text = await loadText(spec);
-  const gpu = await initGpu();
-  console.error(`adapter: ${gpu.info.name} (${gpu.info.backend})`);
+  opts.precision = await startGpu(opts.precision ?? "f32");
   let model: MaskedLmModel;
   let tokenizer: TextTokenizer;
   if (f.model) {
@@ -205,7 +203,6 @@ export async function trainMlm(f: Flags, usage: string): Promise<void> {
     });
     model = new BertForMaskedLM(config, { seed: opts.seed });
   }
-  opts.precision = adapterPrecision(opts.precision ?? "f32", gpu.info);
   await replaceOldRun(f, opts.out);
   await run(model, tokenizer, text, opts, spec);
 }
@@ -221,9 +218,7 @@ export async function resumeMlm(
   const fresh = recipe({ text: st.data.text, ...f }, usage);
   const o = resumeOptions(f, usage, dir, p.step, st, fresh, MLM_RECIPE_KEYS);
   const text = await loadText(st.data);
-  const gpu = await initGpu();
-  console.error(`adapter: ${gpu.info.name} (${gpu.info.backend})`);
-  o.precision = adapterPrecision(o.precision ?? "f32", gpu.info);
+  o.precision = await startGpu(o.precision ?? "f32");
   const { model, tokenizer } = await loadMaskedLmDir(p.dir, { quiet: true });
   console.error(`resuming ${dir} after step ${p.step}`);
   await run(model, tokenizer, text, o, st.data, resume);

@@ -3,6 +3,7 @@
 
 import { type BertConfig, bertConfig, PRESETS } from "../models/config.ts";
 import { resolvePrecision } from "../ops/matmul.ts";
+import { initGpu } from "../gpu/device.ts";
 import { BertTokenizer, type TextTokenizer } from "../text/tokenizer.ts";
 import { loadTokenizerFile } from "../text/tokenizer_dir.ts";
 import { buildWordPieceVocab } from "../text/vocab_builder.ts";
@@ -62,11 +63,13 @@ export function scratchConfig(
   });
 }
 
-/** The precision to run at: f16 only where the adapter has shader-f16, else a warning. */
-export function adapterPrecision(
-  requested: "f32" | "f16",
-  info: { features: string[]; name: string },
-): "f32" | "f16" {
+/**
+ * Starts the GPU, says which adapter it got, and returns the precision to run at: f16 only
+ * where the adapter has shader-f16, else f32 with a warning.
+ */
+export async function startGpu(requested: "f32" | "f16"): Promise<"f32" | "f16"> {
+  const { info } = await initGpu();
+  console.error(`adapter: ${info.name} (${info.backend})`);
   const r = resolvePrecision(requested, info.features, info.name);
   if (r.warning) console.error(`warning: ${r.warning}`);
   return r.precision;

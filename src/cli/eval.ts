@@ -1,6 +1,5 @@
 // `eval`: predictions and the official EM/F1 of a QA model on a SQuAD-format file.
 
-import { initGpu } from "../gpu/device.ts";
 import { loadSquad } from "../qa/dataset.ts";
 import { evaluateQa } from "../qa/evaluate.ts";
 import { loadQaModelDir } from "../qa/model_dir.ts";
@@ -18,7 +17,8 @@ import {
   WINDOW_FLAGS,
   windowFlags,
 } from "./_flags.ts";
-import { resolvePrecision, setMatmulPrecision } from "../ops/matmul.ts";
+import { setMatmulPrecision } from "../ops/matmul.ts";
+import { startGpu } from "./_train_shared.ts";
 import { evalClassify } from "./_classify.ts";
 import { checkOutputs, modelInputs } from "./_outputs.ts";
 
@@ -93,11 +93,7 @@ export async function main(args: string[]): Promise<void> {
   const data = await loadSquad(f.data, { mode: "eval" });
   console.error(data.summary());
   metric ??= data.examples.some((e) => /\p{Script=Hangul}/u.test(e.context)) ? "korquad" : "squad";
-  const gpu = await initGpu();
-  console.error(`adapter: ${gpu.info.name} (${gpu.info.backend})`);
-  const p = resolvePrecision(precision, gpu.info.features, gpu.info.name);
-  if (p.warning) console.error(`warning: ${p.warning}`);
-  setMatmulPrecision(p.precision);
+  setMatmulPrecision(await startGpu(precision));
   const { model, tokenizer } = await loadQaModelDir(f.model);
   let bar: ProgressBar | null = null;
   const r = await evaluateQa(model, tokenizer, data.examples, {

@@ -2,7 +2,6 @@
 // With no --train it runs the embedded default: generated Korean QA, a vocabulary built from
 // it, and a tiny BERT from scratch, all offline.
 
-import { initGpu } from "../gpu/device.ts";
 import { BertForQuestionAnswering } from "../models/bert_qa.ts";
 import { loadSquad, parseSquad, type QAExample } from "../qa/dataset.ts";
 import { defaultSplits, koreanQaCharset } from "../qa/synthetic.ts";
@@ -31,7 +30,6 @@ import {
   windowFlags,
 } from "./_flags.ts";
 import {
-  adapterPrecision,
   checkFreshRun,
   checkModelFlags,
   replaceOldRun,
@@ -39,6 +37,7 @@ import {
   savedRun,
   scratchConfig,
   scratchTokenizer,
+  startGpu,
   timestamp,
 } from "./_train_shared.ts";
 import { resumeClassify, trainClassify } from "./_train_classify.ts";
@@ -218,9 +217,7 @@ async function resumeQa(dir: string, f: QaFlags, p: TrainerPointer & { dir: stri
   const { st, resume } = savedRun<TrainOptions, DataSpec>(p);
   const o = resumeOptions(f, USAGE, dir, p.step, st, recipe(f), QA_RECIPE_KEYS);
   const { train, evalSet } = await loadData(st.data);
-  const gpu = await initGpu();
-  console.error(`adapter: ${gpu.info.name} (${gpu.info.backend})`);
-  o.precision = adapterPrecision(o.precision ?? "f32", gpu.info);
+  o.precision = await startGpu(o.precision ?? "f32");
   const { model, tokenizer } = await loadQaModelDir(p.dir, { quiet: true });
   console.error(`resuming ${dir} after step ${p.step}`);
   const s = await trainQa(model, tokenizer, train, evalSet, o, resume, {
@@ -338,9 +335,7 @@ export async function main(args: string[]): Promise<void> {
 
   // Data first: a bad file fails before the GPU or the model is touched.
   const { train, evalSet, generated } = await loadData(spec);
-  const gpu = await initGpu();
-  console.error(`adapter: ${gpu.info.name} (${gpu.info.backend})`);
-  opts.precision = adapterPrecision(opts.precision!, gpu.info);
+  opts.precision = await startGpu(opts.precision!);
   let model: BertForQuestionAnswering;
   let tokenizer: TextTokenizer;
   if (f.model) {

@@ -14,8 +14,7 @@ import {
   saveModel,
   scopeAsync,
 } from "../../mod.ts";
-import { assertClose } from "../_helpers.ts";
-import { relErr } from "../_ref.ts";
+import { assertMatchesGolden, loadGolden, withGolden } from "./_parity.ts";
 
 await initGpu();
 const FIXTURES = new URL("../fixtures/", import.meta.url).pathname;
@@ -23,61 +22,12 @@ const CLS = `${FIXTURES}bert_classify_odd`;
 const QA = `${FIXTURES}bert_qa_odd`;
 
 Deno.test("BertForSequenceClassification matches PyTorch: logits, loss, every gradient", async () => {
-  const { model, report } = await loadBertForSequenceClassification(CLS, { quiet: true });
-  assert.deepEqual(report, { unexpected: [], newlyInitialized: [] });
-  const g = await openSafetensors(`${CLS}/golden.safetensors`);
-  const [b, s] = g.tensors.get("input_ids")!.shape;
-  const batch = {
-    batch: b,
-    seq: s,
-    inputIds: await g.readInt32("input_ids"),
-    tokenTypeIds: await g.readInt32("token_type_ids"),
-    attentionMask: await g.readInt32("attention_mask"),
-    labels: await g.readInt32("labels"), // one -100: left out of the mean
-  };
-  model.train(false); // dropout off, as in the fixture
-  const got = await scopeAsync(async () => {
-    const out = model.forward(batch);
-    assert.deepEqual(out.logits.shape, [b, 3]);
-    backward(out.loss!);
-    return { logits: await out.logits.toArray(), loss: await out.loss!.item() };
-  });
-  // Measured on lavapipe: logits and loss within 3.0e-7 of the goldens; bound 5e-6, as QA's.
-  const tol = { atol: 5e-6, rtol: 0 };
-  assertClose(got.logits, await g.readFloat32("logits"), tol, "logits");
-  assertClose([got.loss], await g.readFloat32("loss"), tol, "loss");
-  let checked = 0;
-  let worst = 0;
-  for (const [pname, t] of model.namedParameters()) {
-    const want = await g.readFloat32(`grad.${pname}`);
-    const have = await t.grad!.toArray();
-    const wantNorm = Math.sqrt(want.reduce((a, v) => a + v * v, 0));
-    if (wantNorm < 1e-12) {
-      // Attention key biases: analytically zero (see bert_qa_test.ts); bound the noise.
-      const maxAbs = Array.from(have).reduce((a, v) => Math.max(a, Math.abs(v)), 0);
-      assert.ok(maxAbs <= 1e-6, `${pname}: should be ~0, max |grad| ${maxAbs}`);
-    } else {
-      const err = relErr(have, want);
-      worst = Math.max(worst, err);
-      // Measured on lavapipe: the worst parameter's relative error is 6.9e-7 (of 41 tensors,
-      // pooler and classifier included); bound 1e-5, as QA's.
-      assert.ok(err <= 1e-5, `${pname}: relative error ${err}`);
-    }
-    checked++;
-  }
-  const maxAbs = (a: ArrayLike<number>, b: ArrayLike<number>) =>
-    Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
-  const outErr = Math.max(
-    maxAbs(got.logits, await g.readFloat32("logits")),
-    maxAbs([got.loss], await g.readFloat32("loss")),
-  );
-  console.log(
-    `logits/loss max abs error ${outErr.toExponential(2)}, ` +
-      `worst gradient relative error ${worst.toExponential(2)} over ${checked} tensors`,
-  );
-  assert.equal(checked, g.tensors.size - 6);
+  // The labels hold one -100, left out of the mean. Measured on lavapipe: logits and loss
+  // within 3.0e-7 of the goldens, the worst of 41 gradients (pooler and classifier included)
+  // 6.9e-7 relative; the shared bounds are 5e-6 and 1e-5.
+  const model = await loadGolden(CLS, "BertForSequenceClassification");
   assert.ok(model.namedParameters().some(([n]) => n === "bert.pooler.dense.weight"));
-  g.close();
+  await withGolden(CLS, (g) => assertMatchesGolden(model, g, ["logits"]));
   model.dispose();
 });
 
