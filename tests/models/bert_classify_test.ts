@@ -4,7 +4,6 @@
 
 import assert from "node:assert/strict";
 import {
-  backward,
   BertForSequenceClassification,
   CheckpointError,
   initGpu,
@@ -12,7 +11,6 @@ import {
   loadModel,
   openSafetensors,
   saveModel,
-  scopeAsync,
 } from "../../mod.ts";
 import { assertMatchesGolden, loadGolden, withGolden } from "./_parity.ts";
 
