@@ -33,6 +33,30 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "examples/pretrain_then_finetune.ts pretrains on NSMC text, fine-tunes, and compares with random init",
+  ignore: withoutData("nsmc/ratings_test.txt"),
+  async fn() {
+    const r = await runDeno([
+      ...["run", "-A", "examples/pretrain_then_finetune.ts"],
+      ...["--pretrain-rows", "2000", "--pretrain-steps", "20", "--finetune-rows", "600"],
+      ...["--eval-rows", "200", "--epochs", "1"],
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const j = lastJson(r.stdout);
+    assert.equal(j.examples, 200);
+    assert.equal(j.pretrain_steps, 20);
+    assert.equal(j.finetune_steps, 19, "600 reviews in batches of 32");
+    assert.equal(j.scratch_steps, j.pretrain_steps + j.finetune_steps, "the same steps in all");
+    assert.ok(Number.isFinite(j.mlm_eval_loss) && j.mlm_accuracy >= 0, r.stdout);
+    for (const a of [j.pretrained_accuracy, j.scratch_accuracy]) assert.ok(a >= 0 && a <= 1);
+    // Both accuracies are printed, whichever is higher (no claim that pretraining won).
+    assert.match(r.stdout, /pretrained then fine-tuned 0\.\d{4} .*random init 0\.\d{4}/);
+    assert.match(r.stderr, /newly initialized: bert\.pooler\.dense\.weight.*classifier\.weight/);
+  },
+});
+
 type Tour = {
   pretrained: boolean;
   tokens: string[];

@@ -46,6 +46,9 @@ export const MLM_RECIPE_KEYS: Record<string, string> = {
   ...RECIPE_KEYS,
   "mlm-probability": "mlmProbability",
   "validation-split-percentage": "data.validationSplitPercentage",
+  // Without these, a resume given other text would silently train on the run's own.
+  text: "data.text",
+  "eval-text": "data.evalText",
 };
 
 /**

@@ -92,6 +92,20 @@ export class MlmTask implements TrainTask<MaskedLmInput, MlmEvaluation> {
     this.#maskId = maskId;
     this.#probability = o.probability ?? 0.15;
     this.model = mlm;
+    // Checked now, not after training: an evaluation with nothing masked has no loss.
+    const { labels } = maskBatch(held, Array.from({ length: held.count }, (_, i) => i), {
+      probability: this.#probability,
+      seed: o.seed,
+      step: "eval",
+      vocabSize: tokenizer.vocabSize,
+      maskId,
+    });
+    if (labels.every((y) => y === IGNORE_INDEX)) {
+      throw new DataError(
+        "--text",
+        `no held-out token is chosen at probability ${this.#probability}; hold out more text`,
+      );
+    }
     this.rootFiles = [...MODEL_FILES, ...tokenizer.savedFiles];
     this.summary = `${train.count} blocks of ${train.seqLength} tokens, ` +
       `${held.count} held out to evaluate`;
@@ -129,7 +143,7 @@ export class MlmTask implements TrainTask<MaskedLmInput, MlmEvaluation> {
     const at: number[] = [];
     labels.forEach((y, i) => y !== IGNORE_INDEX && at.push(i));
     const s = packed.seqLength;
-    if (at.length === 0) {
+    if (at.length === 0 && step !== "eval") {
       // No token chosen (only plausible for a corpus of a few tokens): HF's loss would be
       // NaN and stop the run, so the first ordinary token is predicted unchanged instead.
       const i = blocks.flatMap((b, r) =>
@@ -164,7 +178,10 @@ export class MlmTask implements TrainTask<MaskedLmInput, MlmEvaluation> {
     return !name.startsWith(`${this.mlm.prefix}.`);
   }
 
-  /** Loss, perplexity and masked-token accuracy on the held-out blocks, fixed masks. */
+  /**
+   * Loss, perplexity and masked-token accuracy on the held-out blocks, fixed masks; a batch
+   * with no token chosen is skipped (the constructor made sure some batch has one).
+   */
   async evaluate(): Promise<MlmEvaluation> {
     const t0 = performance.now();
     this.mlm.train(false);
@@ -176,6 +193,8 @@ export class MlmTask implements TrainTask<MaskedLmInput, MlmEvaluation> {
       );
       const batch = this.#masked(this.held, blocks, "eval", this.o.seed);
       const at = batch.predictAt!;
+      // Nothing masked: a stand-in token would be scored while visible, inflating accuracy.
+      if (at.length === 0) continue;
       const { loss, pred } = await noGrad(() =>
         scopeAsync(async () => {
           const out = this.mlm.forward(batch);
