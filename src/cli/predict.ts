@@ -83,6 +83,7 @@ export async function main(args: string[]): Promise<void> {
   const features = await prepareEvalFeatures(cut.examples, tokenizer, {
     maxLength: win.maxSeqLength,
     stride: win.docStride,
+    maxQueryLength: win.maxQueryLength,
   });
   const logits = await predictLogits(model, features, 16);
   const post = postprocessQaPredictions([example], features, logits.start, logits.end, {

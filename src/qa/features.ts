@@ -133,8 +133,8 @@ async function windowsOf(
         const id = JSON.stringify(ex.id);
         throw /stride/.test((e as Error).message)
           ? new UsageError(
-            `--doc-stride: question ${id} leaves a ${maxLength}-token window no more context ` +
-              `tokens than the stride ${pair.stride}; lower --doc-stride, raise ` +
+            `--doc-stride: question ${id} leaves room in a ${maxLength}-token window for no ` +
+              `more context tokens than the stride (${pair.stride}); lower --doc-stride, raise ` +
               `--max-seq-length or ${query}`,
           )
           : new UsageError(
