@@ -14,7 +14,7 @@ export function intFlag(
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${name} must be an integer in [${min}, ${max}], got "${v}"`, usage);
+    throw new UsageError(`--${name}: must be an integer in [${min}, ${max}], got "${v}"`, usage);
   }
   return n;
 }
@@ -30,7 +30,7 @@ export function numFlag(
   if (v === undefined) return undefined;
   const n = Number(v);
   if (v.trim() === "" || !Number.isFinite(n) || n < min || n > max) {
-    throw new UsageError(`--${name} must be a number in [${min}, ${max}], got "${v}"`, usage);
+    throw new UsageError(`--${name}: must be a number in [${min}, ${max}], got "${v}"`, usage);
   }
   return n;
 }
@@ -38,31 +38,35 @@ export function numFlag(
 /** Checks `--metric`. */
 export function metricFlag(v: string | undefined, usage: string): "korquad" | "squad" | undefined {
   if (v === undefined || v === "korquad" || v === "squad") return v;
-  throw new UsageError(`--metric must be korquad or squad, got "${v}"`, usage);
+  throw new UsageError(`--metric: must be korquad or squad, got "${v}"`, usage);
 }
 
 /** Checks `--precision`. */
 export function precisionFlag(v: string | undefined, usage: string): "f32" | "f16" | undefined {
   if (v === undefined || v === "f32" || v === "f16") return v;
-  throw new UsageError(`--precision must be f32 or f16, got "${v}"`, usage);
+  throw new UsageError(`--precision: must be f32 or f16, got "${v}"`, usage);
 }
 
-/** The windowing flags, checked together: the stride must be shorter than the window. */
+/**
+ * The windowing flags, checked together: the stride must be shorter than the window. A question
+ * keeps at most `--max-query-length` tokens (run_squad.py's flag and default, 64).
+ */
 export function windowFlags(
-  f: { "max-seq-length"?: string; "doc-stride"?: string },
+  f: { "max-seq-length"?: string; "doc-stride"?: string; "max-query-length"?: string },
   usage: string,
   defaults: { maxSeqLength: number; docStride: number },
-): { maxSeqLength: number; docStride: number } {
+): { maxSeqLength: number; docStride: number; maxQueryLength: number } {
   const maxSeqLength = intFlag(f["max-seq-length"], "max-seq-length", usage, 8, 512) ??
     defaults.maxSeqLength;
   const docStride = intFlag(f["doc-stride"], "doc-stride", usage, 0) ?? defaults.docStride;
   if (docStride >= maxSeqLength) {
     throw new UsageError(
-      `--doc-stride (${docStride}) must be smaller than --max-seq-length (${maxSeqLength})`,
+      `--doc-stride: ${docStride} must be smaller than --max-seq-length (${maxSeqLength})`,
       usage,
     );
   }
-  return { maxSeqLength, docStride };
+  const maxQueryLength = intFlag(f["max-query-length"], "max-query-length", usage, 1, 512) ?? 64;
+  return { maxSeqLength, docStride, maxQueryLength };
 }
 
 /** The tasks that train, eval and predict know, by their `--task` names. */
@@ -75,12 +79,13 @@ export type TaskName = typeof TASK_NAMES[number];
 export function taskFlag(v: string | undefined, usage: string): TaskName {
   if (v === undefined) return "qa";
   if ((TASK_NAMES as readonly string[]).includes(v)) return v as TaskName;
-  throw new UsageError(`unknown --task "${v}"; known tasks: ${TASK_NAMES.join(", ")}`, usage);
+  throw new UsageError(`--task: unknown task "${v}"; known tasks: ${TASK_NAMES.join(", ")}`, usage);
 }
 
 /** Flags that only some tasks take. */
 const TASK_ONLY: Record<string, TaskName | TaskName[]> = {
   "doc-stride": "qa",
+  "max-query-length": "qa",
   "n-best": "qa",
   "max-answer-length": "qa",
   "top-k": "qa",
@@ -149,10 +154,11 @@ export const RELIABILITY_FLAGS = {
 /** The precision group. */
 export const PRECISION_FLAGS = { precision: { type: "string" } } as const;
 
-/** The window group of token-window tasks (QA). */
+/** The window group of token-window tasks (QA; --max-seq-length also sizes classify's). */
 export const WINDOW_FLAGS = {
   "max-seq-length": { type: "string" },
   "doc-stride": { type: "string" },
+  "max-query-length": { type: "string" },
 } as const;
 
 /** Help text of `--precision`. */

@@ -2,6 +2,7 @@
 
 import { loadSquad } from "../qa/dataset.ts";
 import { evaluateQa } from "../qa/evaluate.ts";
+import { truncateQuestions } from "../qa/features.ts";
 import { loadQaModelDir } from "../qa/model_dir.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { ProgressBar } from "../io/progress.ts";
@@ -44,6 +45,8 @@ run_qa.py (n-best, max answer length) and scores with the official metric.
   --batch-size N         windows per forward pass (default 32)
   --max-seq-length N     window length (default 384)
   --doc-stride N         window overlap (default 128)
+  --max-query-length N   a question keeps its first N tokens (run_squad.py; default 64);
+                         the data summary counts the questions cut
   --n-best N             (default 20)
   --max-answer-length N  (default 30)
   --precision P          f32 | f16 (default f32): f16 rounds matmul operands to f16 (f32
@@ -91,12 +94,16 @@ export async function main(args: string[]): Promise<void> {
     { flag: "--out", path: nbestPath, kind: "file", what: "the n-best list" },
   ], [{ flag: "--data", path: f.data }, ...modelInputs(f.model)]);
   const data = await loadSquad(f.data, { mode: "eval" });
-  console.error(data.summary());
   metric ??= data.examples.some((e) => /\p{Script=Hangul}/u.test(e.context)) ? "korquad" : "squad";
   setMatmulPrecision(await startGpu(precision));
   const { model, tokenizer } = await loadQaModelDir(f.model);
+  const cut = await truncateQuestions(data.examples, tokenizer, win.maxQueryLength);
+  console.error(
+    `${data.summary()}; ${cut.truncated} questions truncated to ` +
+      `--max-query-length ${win.maxQueryLength}`,
+  );
   let bar: ProgressBar | null = null;
-  const r = await evaluateQa(model, tokenizer, data.examples, {
+  const r = await evaluateQa(model, tokenizer, cut.examples, {
     ...win,
     batchSize,
     nBest,

@@ -1,7 +1,7 @@
 // `predict`: answers one question about one context, with scores.
 
 import { initGpu } from "../gpu/device.ts";
-import { prepareEvalFeatures } from "../qa/features.ts";
+import { prepareEvalFeatures, truncateQuestions } from "../qa/features.ts";
 import { predictLogits } from "../qa/evaluate.ts";
 import { postprocessQaPredictions } from "../qa/postprocess.ts";
 import { loadQaModelDir } from "../qa/model_dir.ts";
@@ -32,6 +32,7 @@ and start+end logit scores, then one JSON line with all of them.
   --top-k K              answers to print (default 1)
   --max-seq-length N     window length (default 384)
   --doc-stride N         window overlap (default 128)
+  --max-query-length N   a longer question keeps its first N tokens (default 64)
   --max-answer-length N  (default 30)
   --help                 show this help`;
 
@@ -73,9 +74,16 @@ export async function main(args: string[]): Promise<void> {
     context: f.context,
     answers: { text: [], answer_start: [] },
   };
-  const features = await prepareEvalFeatures([example], tokenizer, {
+  const cut = await truncateQuestions([example], tokenizer, win.maxQueryLength);
+  if (cut.truncated) {
+    console.error(
+      `the question is cut to its first ${win.maxQueryLength} tokens (--max-query-length)`,
+    );
+  }
+  const features = await prepareEvalFeatures(cut.examples, tokenizer, {
     maxLength: win.maxSeqLength,
     stride: win.docStride,
+    maxQueryLength: win.maxQueryLength,
   });
   const logits = await predictLogits(model, features, 16);
   const post = postprocessQaPredictions([example], features, logits.start, logits.end, {

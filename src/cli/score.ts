@@ -54,7 +54,7 @@ export async function main(args: string[]): Promise<void> {
   if (!flags.data) throw new UsageError("--data is required", USAGE);
   if (!flags.predictions) throw new UsageError("--predictions is required", USAGE);
   if (flags.metric !== undefined && flags.metric !== "korquad" && flags.metric !== "squad") {
-    throw new UsageError(`--metric must be korquad or squad, got "${flags.metric}"`, USAGE);
+    throw new UsageError(`--metric: must be korquad or squad, got "${flags.metric}"`, USAGE);
   }
   // Every question counts, whatever its text, as in the official scripts.
   const data = await loadSquad(flags.data, { mode: "score" });

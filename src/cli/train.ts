@@ -5,6 +5,7 @@
 import { BertForQuestionAnswering } from "../models/bert_qa.ts";
 import { loadSquad, parseSquad, type QAExample } from "../qa/dataset.ts";
 import { defaultSplits, koreanQaCharset } from "../qa/synthetic.ts";
+import { truncateQuestions } from "../qa/features.ts";
 import { loadQaModelDir } from "../qa/model_dir.ts";
 import { type TrainOptions, trainQa, type TrainSummary } from "../qa/task.ts";
 import { TrainingInterrupted } from "../train/trainer.ts";
@@ -118,6 +119,8 @@ ${PRECISION_HELP}
 QA
   --max-seq-length N     window length in tokens (default 384; embedded default 96)
   --doc-stride N         overlap between windows (default 128; embedded default 32)
+  --max-query-length N   a question keeps its first N tokens (run_squad.py; default 64);
+                         the data summary counts the questions cut
   --n-best N             n-best size in postprocessing (default 20)
   --max-answer-length N  longest answer in tokens (default 30)
   --metric NAME          korquad | squad (default korquad)
@@ -169,6 +172,7 @@ const FLAGS = {
 const QA_RECIPE_KEYS = {
   ...RECIPE_KEYS,
   "doc-stride": "docStride",
+  "max-query-length": "maxQueryLength",
   "n-best": "nBest",
   "max-answer-length": "maxAnswerLength",
   metric: "metric",
@@ -185,40 +189,82 @@ interface DataSpec {
   seed: number;
 }
 
-async function loadData(d: DataSpec) {
+/** The loaded splits; each file's summary line waits for the count of cut questions. */
+interface QaData {
+  train: QAExample[];
+  evalSet: QAExample[];
+  generated: boolean;
+  /** null for a generated split. */
+  summaries: { train: string | null; eval: string | null };
+}
+
+async function loadData(d: DataSpec): Promise<QaData> {
   let train: QAExample[];
   let evalSet: QAExample[];
   const generated = d.train ? null : defaultSplits(d.seed);
+  const summaries: QaData["summaries"] = { train: null, eval: null };
   if (generated) {
     train = asExamples(generated.train, "<generated train>");
-    evalSet = d.eval
-      ? (await loadSquad(d.eval, { mode: "eval" })).examples
-      : asExamples(generated.eval, "<generated eval>");
+    if (d.eval) {
+      const e = await loadSquad(d.eval, { mode: "eval" });
+      summaries.eval = e.summary();
+      evalSet = e.examples;
+    } else evalSet = asExamples(generated.eval, "<generated eval>");
   } else {
     const t = await loadSquad(d.train!, { mode: "train" });
-    console.error(t.summary());
+    summaries.train = t.summary();
     train = t.examples;
+    if (!train.length) {
+      console.error(t.summary());
+      throw new DataError(d.train!, "no usable training examples (see above)");
+    }
     if (!d.eval) throw new UsageError("--eval is required with --train", USAGE);
     const e = await loadSquad(d.eval, { mode: "eval" });
-    console.error(e.summary());
+    summaries.eval = e.summary();
     evalSet = e.examples;
   }
   if (d.maxTrain) train = train.slice(0, d.maxTrain);
   if (d.maxEval) evalSet = evalSet.slice(0, d.maxEval);
   if (!train.length) {
-    throw new DataError(d.train ?? "<generated train>", "no usable training examples (see above)");
+    throw new DataError(d.train ?? "<generated train>", "no usable training examples");
   }
   if (!evalSet.length) throw new DataError(d.eval ?? "<generated eval>", "no evaluation examples");
-  return { train, evalSet, generated: !!generated };
+  return { train, evalSet, generated: !!generated, summaries };
+}
+
+/**
+ * Cuts long questions to `--max-query-length` tokens and prints each split's summary with the
+ * count (a generated split's line only when a question was cut). Runs saved before the flag
+ * existed have no `maxQueryLength`: their questions stay whole.
+ */
+async function cutQuestions(
+  data: QaData,
+  tokenizer: TextTokenizer,
+  maxQueryLength: number | undefined,
+): Promise<{ train: QAExample[]; evalSet: QAExample[] }> {
+  const cut = async (xs: QAExample[], summary: string | null, name: string) => {
+    const r = maxQueryLength === undefined
+      ? null
+      : await truncateQuestions(xs, tokenizer, maxQueryLength);
+    const count = r && `${r.truncated} questions truncated to --max-query-length ${maxQueryLength}`;
+    if (summary) console.error(count ? `${summary}; ${count}` : summary);
+    else if (r?.truncated) console.error(`${name}: ${count}`);
+    return r?.examples ?? xs;
+  };
+  return {
+    train: await cut(data.train, data.summaries.train, "<generated train>"),
+    evalSet: await cut(data.evalSet, data.summaries.eval, "<generated eval>"),
+  };
 }
 
 /** Continues the QA run in `dir` from its last verified checkpoint `p`. */
 async function resumeQa(dir: string, f: QaFlags, p: TrainerPointer & { dir: string }) {
   const { st, resume } = savedRun<TrainOptions, DataSpec>(p);
   const o = resumeOptions(f, USAGE, dir, p.step, st, recipe(f), QA_RECIPE_KEYS);
-  const { train, evalSet } = await loadData(st.data);
+  const data = await loadData(st.data);
   o.precision = await startGpu(o.precision ?? "f32");
   const { model, tokenizer } = await loadQaModelDir(p.dir, { quiet: true });
+  const { train, evalSet } = await cutQuestions(data, tokenizer, o.maxQueryLength);
   console.error(`resuming ${dir} after step ${p.step}`);
   const s = await trainQa(model, tokenizer, train, evalSet, o, resume, {
     task: "qa",
@@ -334,7 +380,8 @@ export async function main(args: string[]): Promise<void> {
   await checkFreshRun(f, opts.out);
 
   // Data first: a bad file fails before the GPU or the model is touched.
-  const { train, evalSet, generated } = await loadData(spec);
+  const data = await loadData(spec);
+  const generated = data.generated;
   opts.precision = await startGpu(opts.precision!);
   let model: BertForQuestionAnswering;
   let tokenizer: TextTokenizer;
@@ -342,7 +389,7 @@ export async function main(args: string[]): Promise<void> {
     ({ model, tokenizer } = await loadQaModelDir(f.model, { seed }));
   } else {
     const texts = generated
-      ? [...train.flatMap((e) => [e.context, e.question]), koreanQaCharset()]
+      ? [...data.train.flatMap((e) => [e.context, e.question]), koreanQaCharset()]
       : null;
     // A small vocabulary: pieces shared by many words train faster than rare whole words.
     tokenizer = await scratchTokenizer(f, USAGE, texts, 2000);
@@ -357,6 +404,7 @@ export async function main(args: string[]): Promise<void> {
     });
     model = new BertForQuestionAnswering(config, { seed });
   }
+  const { train, evalSet } = await cutQuestions(data, tokenizer, opts.maxQueryLength);
   await replaceOldRun(f, opts.out);
   const s = await trainQa(model, tokenizer, train, evalSet, opts, undefined, {
     task: "qa",

@@ -34,23 +34,55 @@ async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
  * console.log(await Deno.readTextFile(path)); // "hello, world\n"
  * ```
  */
-export async function writeFileAtomic(path: string, data: FileChunks): Promise<void> {
+export function writeFileAtomic(path: string, data: FileChunks): Promise<void> {
+  return replaceFileAtomic(path, async (tmp) => {
+    const file = await Deno.open(tmp, { write: true, createNew: true });
+    try {
+      if (data instanceof Uint8Array) await writeAll(file, data);
+      else for await (const chunk of data) await writeAll(file, chunk);
+    } finally {
+      file.close();
+    }
+  });
+}
+
+/**
+ * Replaces `path` atomically with a file that `write` creates at the temporary path it is
+ * given (for writers that take a path, such as the tokenizers library's `save`): the file is
+ * fsynced and renamed over `path`. If `write` throws, the temporary file is removed and
+ * `path` is left as it was.
+ *
+ * @example
+ * ```ts
+ * import { replaceFileAtomic } from "webgpu-bert";
+ * const path = `${await Deno.makeTempDir()}/hello.txt`;
+ * await replaceFileAtomic(path, (tmp) => Deno.writeTextFile(tmp, "hello\n"));
+ * console.log(await Deno.readTextFile(path)); // "hello\n"
+ * ```
+ */
+export async function replaceFileAtomic(
+  path: string,
+  write: (tmp: string) => void | Promise<void>,
+): Promise<void> {
   const tmp = `${path}.tmp-${Deno.pid}-${randomHex()}`;
-  const file = await Deno.open(tmp, { write: true, createNew: true });
-  let open = true;
   try {
-    if (data instanceof Uint8Array) await writeAll(file, data);
-    else for await (const chunk of data) await writeAll(file, chunk);
-    await file.syncData();
-    file.close();
-    open = false;
+    await write(tmp);
+    await syncFile(tmp);
     await Deno.rename(tmp, path);
   } catch (e) {
-    if (open) file.close();
     await Deno.remove(tmp).catch(() => {});
     throw e;
   }
   await syncDir(dirOf(path));
+}
+
+async function syncFile(path: string): Promise<void> {
+  const f = await Deno.open(path, { read: true });
+  try {
+    await f.syncData();
+  } finally {
+    f.close();
+  }
 }
 
 // Makes the rename itself durable; directories cannot be opened for sync on every platform

@@ -19,6 +19,8 @@ export interface EvalOptions {
   maxSeqLength: number;
   /** Tokens of overlap between consecutive windows of a long context. */
   docStride: number;
+  /** Tokens a question keeps (run_squad.py's `max_query_length`); absent: whole questions. */
+  maxQueryLength?: number;
   /** Start and end candidates kept per window in postprocessing. */
   nBest: number;
   /** Longest answer span, in tokens. */
@@ -143,7 +145,11 @@ export async function evaluateQa(
   onBatch?: (done: number, total: number) => void,
 ): Promise<EvalResult> {
   const t0 = performance.now();
-  const fopts = { maxLength: opts.maxSeqLength, stride: opts.docStride };
+  const fopts = {
+    maxLength: opts.maxSeqLength,
+    stride: opts.docStride,
+    maxQueryLength: opts.maxQueryLength,
+  };
   const features = await prepareEvalFeatures(examples, tokenizer, fopts);
   // Labels for the eval loss come from the same windows, labelled as in training.
   const labelled = await prepareTrainFeatures(examples, tokenizer, fopts);

@@ -1,6 +1,7 @@
 // Question/context pairs to model features, as Hugging Face's run_qa.py does it
 // (`prepare_train_features`, `prepare_validation_features`): the question is left-stripped,
-// only the context is cut, into overlapping windows, and every window is a feature.
+// only the context is cut, into overlapping windows, and every window is a feature. A long
+// question may first be cut to `maxQueryLength` tokens, as the legacy run_squad.py does.
 
 import type { Offset, TextTokenizer, TokenWindow } from "../text/tokenizer.ts";
 import type { QAExample } from "./dataset.ts";
@@ -42,6 +43,11 @@ export interface FeatureOptions {
   padding?: boolean;
   /** Train only: keep the raw offsets on each feature (run_qa.py drops them). */
   keepOffsets?: boolean;
+  /**
+   * Cut each question to its first this many tokens, as run_squad.py's `max_query_length`
+   * (see {@linkcode truncateQuestions}); absent: questions are whole, as in run_qa.py.
+   */
+  maxQueryLength?: number;
 }
 
 // Python's str.isspace() characters, which `str.lstrip()` removes (JS trimStart differs:
@@ -52,8 +58,57 @@ const LEAD_WS = /^[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u
 // Encodings run on the library's thread pool; a few in flight keep it busy.
 const CONCURRENCY = 16;
 
+/**
+ * run_squad.py's `max_query_length` (`squad_convert_examples_to_features`): a question of more
+ * than `maxQueryLength` tokens (special tokens not counted) keeps its first `maxQueryLength`.
+ * The text is cut at the end of that token, so the pair encoding sees the cut question and the
+ * windows stay those of the fast tokenizers; for WordPiece the cut text gives the same tokens,
+ * since each greedy longest match of the whole word already ended within the cut.
+ *
+ * @param examples Examples; only `question` is read and replaced.
+ * @param tokenizer The tokenizer.
+ * @param maxQueryLength Tokens a question keeps (run_squad.py's default is 64).
+ * @returns The examples, the long questions cut (others are the same objects), and how many
+ * were cut.
+ * @example
+ * ```ts
+ * import { BertTokenizer, truncateQuestions } from "webgpu-bert";
+ * const tok = BertTokenizer.fromVocabArray(
+ *   ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "who", "ran", "far", "?"],
+ *   { lowercase: true },
+ * );
+ * const ex = { id: "1", question: "Who ran far?", context: "bob ran", answers: {
+ *   text: [], answer_start: [] } };
+ * const r = await truncateQuestions([ex], tok, 2);
+ * console.log(r.examples[0].question, r.truncated); // "Who ran" 1
+ * ```
+ */
+export async function truncateQuestions<T extends QaExampleInput>(
+  examples: readonly T[],
+  tokenizer: TextTokenizer,
+  maxQueryLength: number,
+): Promise<{ examples: T[]; truncated: number }> {
+  if (!Number.isInteger(maxQueryLength) || maxQueryLength < 1) {
+    throw new RangeError(`maxQueryLength ${maxQueryLength} is not an integer >= 1`);
+  }
+  const out: T[] = [...examples];
+  let truncated = 0;
+  for (let i = 0; i < examples.length; i += CONCURRENCY) {
+    const chunk = examples.slice(i, i + CONCURRENCY).map((ex) =>
+      tokenizer.encode(ex.question, { addSpecialTokens: false })
+    );
+    (await Promise.all(chunk)).forEach((w, k) => {
+      if (w.ids.length <= maxQueryLength) return;
+      const ex = examples[i + k];
+      out[i + k] = { ...ex, question: ex.question.slice(0, w.offsets[maxQueryLength - 1][1]) };
+      truncated++;
+    });
+  }
+  return { examples: out, truncated };
+}
+
 async function windowsOf(
-  examples: readonly QaExampleInput[],
+  input: readonly QaExampleInput[],
   tokenizer: TextTokenizer,
   opts: FeatureOptions,
 ): Promise<TokenWindow[][]> {
@@ -63,17 +118,29 @@ async function windowsOf(
     stride: opts.stride ?? 128,
     padding: (opts.padding ?? true) ? "max_length" as const : false as const,
   };
+  const examples = opts.maxQueryLength === undefined
+    ? input
+    : (await truncateQuestions(input, tokenizer, opts.maxQueryLength)).examples;
+  const query = opts.maxQueryLength === undefined
+    ? "shorten the question"
+    : `lower --max-query-length (${opts.maxQueryLength})`;
   const out: TokenWindow[][] = new Array(examples.length);
   for (let i = 0; i < examples.length; i += CONCURRENCY) {
     const chunk = examples.slice(i, i + CONCURRENCY).map((ex) =>
       tokenizer.encodePair(ex.question.replace(LEAD_WS, ""), ex.context, pair).catch((e) => {
         // The library's words ("Sequence to truncate too short", a stride assertion) name
         // neither the question nor what to change.
-        throw new UsageError(
-          `question ${JSON.stringify(ex.id)} leaves no room for the context in a ` +
-            `${maxLength}-token window with stride ${pair.stride} (${(e as Error).message}); ` +
-            "raise --max-seq-length or lower --doc-stride",
-        );
+        const id = JSON.stringify(ex.id);
+        throw /stride/.test((e as Error).message)
+          ? new UsageError(
+            `--doc-stride: question ${id} leaves room in a ${maxLength}-token window for no ` +
+              `more context tokens than the stride (${pair.stride}); lower --doc-stride, raise ` +
+              `--max-seq-length or ${query}`,
+          )
+          : new UsageError(
+            `--max-seq-length: question ${id} leaves no room for one context token in a ` +
+              `${maxLength}-token window; raise --max-seq-length or ${query}`,
+          );
       })
     );
     (await Promise.all(chunk)).forEach((ws, k) => out[i + k] = ws);

@@ -129,6 +129,7 @@ export class QaTask implements TrainTask<QaBatch, QaEvaluation> {
     const features = await prepareTrainFeatures(train, tokenizer, {
       maxLength: o.maxSeqLength,
       stride: o.docStride,
+      maxQueryLength: o.maxQueryLength,
     });
     const summary = `${train.length} examples → ${features.length} features`;
     return new QaTask(model, tokenizer, features, evalSet, o, summary);

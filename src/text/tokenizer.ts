@@ -22,6 +22,7 @@ import {
   wordPieceDecoder,
 } from "npm:tokenizers@0.23.2";
 import { TokenizerError } from "../util/errors.ts";
+import { replaceFileAtomic, writeFileAtomic } from "../io/atomic.ts";
 
 /** A `[start, end)` character span in UTF-16 units of the string it came from. */
 export type Offset = [number, number];
@@ -453,11 +454,13 @@ export class BertTokenizer implements TextTokenizer {
    */
   async save(dir: string): Promise<void> {
     await Deno.mkdir(dir, { recursive: true });
-    this.#tk.save(`${dir}/tokenizer.json`, true);
+    // The library writes the file itself, so it writes the temporary file that is renamed.
+    await replaceFileAtomic(`${dir}/tokenizer.json`, (tmp) => this.#tk.save(tmp, true));
     const vocab = this.#tk.getVocab(false);
     const byId: string[] = [];
     for (const [t, i] of Object.entries(vocab)) byId[i] = t;
-    await Deno.writeTextFile(`${dir}/vocab.txt`, byId.map((t) => t ?? "").join("\n") + "\n");
+    const text = (path: string, s: string) => writeFileAtomic(path, new TextEncoder().encode(s));
+    await text(`${dir}/vocab.txt`, byId.map((t) => t ?? "").join("\n") + "\n");
     const specials = {
       unk_token: "[UNK]",
       sep_token: "[SEP]",
@@ -475,14 +478,8 @@ export class BertTokenizer implements TextTokenizer {
       model_max_length: 512,
       ...specials,
     };
-    await Deno.writeTextFile(
-      `${dir}/tokenizer_config.json`,
-      JSON.stringify(config, null, 2) + "\n",
-    );
-    await Deno.writeTextFile(
-      `${dir}/special_tokens_map.json`,
-      JSON.stringify(specials, null, 2) + "\n",
-    );
+    await text(`${dir}/tokenizer_config.json`, JSON.stringify(config, null, 2) + "\n");
+    await text(`${dir}/special_tokens_map.json`, JSON.stringify(specials, null, 2) + "\n");
   }
 
   #raw(text: string, pair: string | null = null): Promise<Encoding> {

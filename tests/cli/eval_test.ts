@@ -119,3 +119,33 @@ Deno.test("eval refuses a missing model dir and a malformed checkpoint with one 
   await Deno.remove(model, { recursive: true });
   await Deno.remove(data);
 });
+
+Deno.test("--max-query-length: eval counts the cut questions in its summary; a resume keeps the run's", async () => {
+  const run = await quickTrain();
+  const dir = await Deno.makeTempDir();
+  const dev = defaultSplits(5).eval as {
+    data: { paragraphs: { qas: { question: string }[] }[] }[];
+  };
+  const q = dev.data[0].paragraphs[0].qas[0];
+  q.question = Array(40).fill(q.question).join(" ");
+  await Deno.writeTextFile(`${dir}/dev.json`, JSON.stringify(dev));
+  const args = ["--model", run, "--data", `${dir}/dev.json`, "--out", `${dir}/p.json`];
+  for (const [extra, n] of [[[], 64], [["--max-query-length", "100000"], -1]] as const) {
+    const r = await runScript("eval", [...args, ...extra]);
+    if (n < 0) {
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(errorLines(r.stderr)[0], /^error: --max-query-length: must be an integer/);
+    } else {
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, new RegExp(`; 1 questions truncated to --max-query-length ${n}\n`));
+    }
+  }
+  const resumed = await runScript("train", ["--resume", run, "--max-query-length", "32"]);
+  assert.equal(resumed.code, 2, resumed.stderr);
+  assert.match(
+    errorLines(resumed.stderr)[0],
+    /--max-query-length 32 disagrees with the run .*\(64\)/,
+  );
+  await Deno.remove(run, { recursive: true });
+  await Deno.remove(dir, { recursive: true });
+});

@@ -78,7 +78,10 @@ Deno.test("a question that leaves no room for the context is one error naming it
   assert.equal(r.code, 2, r.stderr);
   const errs = errorLines(r.stderr);
   assert.equal(errs.length, 1, r.stderr);
-  assert.match(errs[0], /^error: question "q" leaves no room for the context in a 8-token window/);
-  assert.match(errs[0], /raise --max-seq-length or lower --doc-stride$/);
+  assert.match(
+    errs[0],
+    /^error: --max-seq-length: question "q" leaves no room for one context token in a 8-token window/,
+  );
+  assert.match(errs[0], /raise --max-seq-length or lower --max-query-length \(64\)$/);
   await Deno.remove(model, { recursive: true });
 });

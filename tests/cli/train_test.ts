@@ -63,16 +63,16 @@ Deno.test("the same seed gives a byte-identical checkpoint", async () => {
 Deno.test("bad flags are usage errors with exit code 2 and no stack trace", async () => {
   const cases: [string[], RegExp][] = [
     [["--bogus"], /bogus/],
-    [["--max-seq-length", "64", "--doc-stride", "64"], /--doc-stride \(64\) must be smaller/],
+    [["--max-seq-length", "64", "--doc-stride", "64"], /--doc-stride: 64 must be smaller/],
     [["--batch-size", "0"], /--batch-size/],
     [["--lr", "abc"], /--lr/],
     [["--config", "huge"], /--config/],
     [["--model", "x", "--config", "tiny"], /not both/],
     [["--metric", "bleu"], /--metric/],
-    [["--precision", "f8"], /--precision must be f32 or f16/],
+    [["--precision", "f8"], /--precision: must be f32 or f16/],
     [["--length-buckets", "0"], /--length-buckets/],
     [["--adam-beta2", "1.5"], /--adam-beta2/],
-    [["--task", "ner"], /unknown --task "ner"; known tasks: qa, classify/],
+    [["--task", "ner"], /--task: unknown task "ner"; known tasks: qa, classify/],
     [["--eval-every", "often"], /--eval-every/],
     [["--warmup-steps", "-1"], /--warmup-steps/],
   ];
@@ -150,7 +150,7 @@ Deno.test("eval and predict take --task too: an unknown one is a usage error lis
     assert.equal(r.code, 2, r.stderr);
     assert.match(
       errorLines(r.stderr)[0],
-      /^error: unknown --task "ner"; known tasks: qa, classify$/,
+      /^error: --task: unknown task "ner"; known tasks: qa, classify, mlm$/,
     );
   }
 });

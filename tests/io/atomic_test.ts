@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import "../_helpers.ts";
-import { writeFileAtomic } from "../../src/io/atomic.ts";
+import { replaceFileAtomic, writeFileAtomic } from "../../src/io/atomic.ts";
 
 const dir = await Deno.makeTempDir({ prefix: "atomic_test_" });
 globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
@@ -60,4 +60,20 @@ Deno.test("a failed first write creates nothing", async () => {
   assert.deepEqual(names(d), []);
   await assert.rejects(writeFileAtomic(`${d}/no/such/dir.bin`, new Uint8Array(1)));
   assert.deepEqual(names(d), []);
+});
+
+Deno.test("replaceFileAtomic renames what a path-taking writer wrote; a failing writer leaves the old file", async () => {
+  const d = await Deno.makeTempDir({ dir });
+  const p = `${d}/tokenizer.json`;
+  await replaceFileAtomic(p, (tmp) => Deno.writeTextFileSync(tmp, "old"));
+  await assert.rejects(
+    () =>
+      replaceFileAtomic(p, (tmp) => {
+        Deno.writeTextFileSync(tmp, "torn");
+        throw new Error("disk full");
+      }),
+    /disk full/,
+  );
+  assert.equal(await Deno.readTextFile(p), "old");
+  assert.deepEqual(names(d), ["tokenizer.json"]);
 });

@@ -4,6 +4,7 @@ import {
   prepareEvalFeatures,
   prepareTrainFeatures,
   type QaExampleInput,
+  truncateQuestions,
 } from "../../src/qa/features.ts";
 import { BertTokenizer } from "../../src/text/tokenizer.ts";
 import { tokenizerForModel } from "../../src/text/tokenizer_dir.ts";
@@ -193,4 +194,73 @@ Deno.test("a model with one token type (RoBERTa) gets all-zero type ids in every
   const segments = [0, 0, 0, 1, 1, 1, 1, 1, 1];
   assert.deepEqual(await typeIds(2), [segments, segments, segments, segments]);
   assert.deepEqual(await typeIds(1), new Array(4).fill(new Array(9).fill(0)));
+});
+
+Deno.test("--max-query-length keeps a question's first N tokens, special tokens not counted", async () => {
+  // A cut inside a word: "abcb" is ab ##c ##b, and "q abc" must give q ab ##c.
+  const sub = BertTokenizer.fromVocabArray([...TINY, "ab", "##b", "##c"], { lowercase: true });
+  const long = ex("c", " q abcb a");
+  const toks = (await sub.encode(long.question, { addSpecialTokens: false })).tokens;
+  assert.deepEqual(toks, ["q", "ab", "##c", "##b", "a"]);
+  const short = ex("c", "q a");
+  const r = await truncateQuestions([long, short], sub, 3);
+  assert.equal(r.truncated, 1);
+  assert.equal(r.examples[0].question, " q abc");
+  assert.strictEqual(r.examples[1], short, "a short question is the same object");
+  const cut = (await sub.encode(r.examples[0].question, { addSpecialTokens: false })).tokens;
+  assert.deepEqual(cut, toks.slice(0, 3));
+  assert.equal((await truncateQuestions([long], sub, toks.length)).truncated, 0);
+  // The windows of the option are those of the cut question: 3 of the 8 context tokens each.
+  const opts = { maxLength: 9, stride: 1 };
+  const viaOption = await prepareTrainFeatures([long], sub, { ...opts, maxQueryLength: 3 });
+  const viaCut = await prepareTrainFeatures(r.examples.slice(0, 1), sub, opts);
+  assert.deepEqual(viaOption, viaCut);
+  assert.equal(viaOption.length, 4);
+  await assert.rejects(() => truncateQuestions([long], sub, 0), RangeError);
+});
+
+Deno.test("a window with no room for a context token is one usage error naming the question and flags", async () => {
+  const long = { ...ex("c", "q a b c d e"), id: "x1" };
+  await assert.rejects(
+    () => prepareEvalFeatures([long], tiny, { maxLength: 8, stride: 2, maxQueryLength: 5 }),
+    (e: Error) => {
+      assert.equal(e.name, "UsageError");
+      assert.match(
+        e.message,
+        /^--max-seq-length: question "x1" leaves no room for one context token in a 8-token window; raise --max-seq-length or lower --max-query-length \(5\)$/,
+      );
+      return true;
+    },
+  );
+  // Room for 2 context tokens (10 - 3 - 5), not more than the stride 2.
+  await assert.rejects(
+    () => prepareTrainFeatures([long], tiny, { maxLength: 10, stride: 2, maxQueryLength: 5 }),
+    /^UsageError: --doc-stride: question "x1" .* lower --doc-stride, raise --max-seq-length or lower --max-query-length \(5\)$/,
+  );
+  // Without the option the advice is to shorten the question.
+  await assert.rejects(
+    () => prepareEvalFeatures([long], tiny, { maxLength: 8, stride: 2 }),
+    /raise --max-seq-length or shorten the question$/,
+  );
+});
+
+Deno.test({
+  name: "KorQuAD dev questions cut to 8 tokens tokenize to the first 8 tokens of the whole",
+  ignore: withoutData("korquad/KorQuAD_v1.0_dev.json", "vocab/koelectra-v1-cased-vocab.txt"),
+}, async () => {
+  const tok = BertTokenizer.fromVocab(shared("vocab/koelectra-v1-cased-vocab.txt"), {
+    lowercase: false,
+    stripAccents: false,
+  });
+  const { examples } = await loadSquad(shared("korquad/KorQuAD_v1.0_dev.json"));
+  const r = await truncateQuestions(examples, tok, 8);
+  let cut = 0;
+  for (let i = 0; i < examples.length; i++) {
+    const whole = (await tok.encode(examples[i].question, { addSpecialTokens: false })).ids;
+    const mine = (await tok.encode(r.examples[i].question, { addSpecialTokens: false })).ids;
+    assert.deepEqual(mine, whole.slice(0, 8), examples[i].id);
+    if (whole.length > 8) cut++;
+  }
+  assert.equal(r.truncated, cut);
+  assert.ok(cut > examples.length / 10, `${cut} questions cut`);
 });
