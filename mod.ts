@@ -54,6 +54,7 @@ export * from "./src/ops/fused.ts";
 // Layers, optimizer, training utilities.
 export * from "./src/nn/module.ts";
 export * from "./src/nn/layers.ts";
+export * from "./src/nn/lora.ts";
 export * from "./src/optim/adamw.ts";
 export * from "./src/optim/clip.ts";
 export * from "./src/optim/loss_scale.ts";
@@ -84,6 +85,8 @@ export * from "./src/models/masked_lm.ts";
 export * from "./src/models/roberta.ts";
 export * from "./src/models/registry.ts";
 export * from "./src/models/checkpoint.ts";
+export * from "./src/models/lora.ts";
+export * from "./src/models/peft.ts";
 
 // Question answering.
 export * from "./src/qa/dataset.ts";

@@ -154,8 +154,14 @@ def encode(cfg, p, ids, types, mask, padding_idx=True):
     return x
 
 
+# Linear name → a term added to its output (tools/lora_golden.py's LoRA updates); empty here.
+LINEAR_EXTRA = {}
+
+
 def lin(x, p, name):
-    return x @ p[name + ".weight"].T + p[name + ".bias"]
+    y = x @ p[name + ".weight"].T + p[name + ".bias"]
+    extra = LINEAR_EXTRA.get(name)
+    return y if extra is None else y + extra(x)
 
 
 def forward(cfg, p, ids, types, mask, start, end, padding_idx=True):

@@ -16,6 +16,14 @@ export interface InitOptions {
   std?: number;
 }
 
+/** Existing tensors a {@linkcode Linear} adopts as its parameters instead of drawing new ones. */
+export interface LinearWeights {
+  /** [out, in] */
+  weight: Tensor;
+  /** [out] */
+  bias: Tensor;
+}
+
 /**
  * y = x·Wᵀ + b with W [out, in], as torch.nn.Linear.
  *
@@ -33,9 +41,33 @@ export class Linear extends Module {
   /** [out] */
   readonly bias: Tensor;
 
-  /** A layer mapping `inFeatures` to `outFeatures`; `init.std` switches to N(0, std) weights. */
-  constructor(readonly inFeatures: number, readonly outFeatures: number, init: InitOptions) {
+  /**
+   * A layer mapping `inFeatures` to `outFeatures`; `init.std` switches to N(0, std) weights.
+   * Given {@linkcode LinearWeights}, it adopts them (an adapter wrapping a layer, a merge),
+   * keeping their `requiresGrad`.
+   */
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    init: InitOptions | LinearWeights,
+  ) {
     super();
+    if ("weight" in init) {
+      const { weight, bias } = init;
+      if (
+        weight.shape.join() !== `${outFeatures},${inFeatures}` ||
+        bias.shape.join() !== `${outFeatures}`
+      ) {
+        throw new Error(
+          `Linear(${inFeatures}, ${outFeatures}) cannot adopt weight [${weight.shape}], bias [${bias.shape}]`,
+        );
+      }
+      const trainable = [weight.requiresGrad, bias.requiresGrad];
+      this.weight = this.param("weight", weight);
+      this.bias = this.param("bias", bias);
+      [weight.requiresGrad, bias.requiresGrad] = trainable;
+      return;
+    }
     // PyTorch's default: kaiming_uniform(a=√5) gives U(±1/√in) for both weight and bias.
     const bound = 1 / Math.sqrt(inFeatures);
     this.weight = this.param(

@@ -38,16 +38,17 @@ export abstract class Module {
   }
 
   /**
-   * Puts `m` in place of the child registered as `name`, and in the same-named property when
-   * that held the old child, so forward passes and parameter names both see it (e.g. wrapping
-   * a Linear in an adapter). Returns `m`; the old child is not disposed.
+   * Puts `m` in place of the child registered as `name`, and in every own property that held
+   * the old child (its registered name may differ from the property's, e.g. `classifier.dense`
+   * held in `dense`), so forward passes and parameter names both see it (e.g. wrapping a
+   * Linear in an adapter). Returns `m`; the old child is not disposed.
    */
   replaceChild<M extends Module>(name: string, m: M): M {
     const old = this.#children.get(name);
     if (!old) throw new Error(`no child module named ${JSON.stringify(name)}`);
     this.#children.set(name, m);
     const self = this as unknown as Record<string, unknown>;
-    if (self[name] === old) self[name] = m;
+    for (const key of Object.keys(self)) if (self[key] === old) self[key] = m;
     return m;
   }
 
@@ -64,6 +65,32 @@ export abstract class Module {
   /** Every parameter, in registration order. */
   parameters(): Tensor[] {
     return this.namedParameters().map(([, t]) => t);
+  }
+
+  /**
+   * The parameters an optimizer should update (those with `requiresGrad`: not frozen), with
+   * their dotted names, in registration order.
+   */
+  namedTrainableParameters(): [string, Tensor][] {
+    return this.namedParameters().filter(([, t]) => t.requiresGrad);
+  }
+
+  /** The direct children with the names they were registered under, in registration order. */
+  namedChildren(): [string, Module][] {
+    return [...this.#children];
+  }
+
+  /**
+   * This module and every descendant with its dotted path (this one's is `path`), parents
+   * before children, as PyTorch's `named_modules`: a child registered under "" shares its
+   * parent's path. Adapters match these paths (e.g. `bert.encoder.layer.0.attention.self.query`).
+   */
+  namedModules(path = ""): [string, Module][] {
+    const out: [string, Module][] = [[path, this]];
+    for (const [n, m] of this.#children) {
+      out.push(...m.namedModules(n === "" ? path : path === "" ? n : `${path}.${n}`));
+    }
+    return out;
   }
 
   /** Sets training mode (true) or evaluation mode (false) on this module and its children. */

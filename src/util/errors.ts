@@ -108,6 +108,27 @@ export class CheckpointError extends UserError {
   }
 }
 
+/**
+ * An adapter (PEFT's `adapter_config.json` + `adapter_model.safetensors`) that does not fit the
+ * model: a wrong base, a tensor of another shape, an unknown or missing key, an unsupported
+ * setting, or targets that match no layer. The message is `<path>: <what>`, one line.
+ *
+ * @example
+ * ```ts
+ * import { AdapterError, UserError } from "webgpu-bert";
+ * const e = new AdapterError("adapter/adapter_model.safetensors", "unknown key x.lora_A.weight");
+ * console.log(e.message, e instanceof UserError);
+ * // adapter/adapter_model.safetensors: unknown key x.lora_A.weight true
+ * ```
+ */
+export class AdapterError extends UserError {
+  /** An error about the adapter file or setting `path`; `what` says what is wrong. */
+  constructor(readonly path: string, readonly what: string) {
+    super(`${path}: ${what}`);
+    this.name = "AdapterError";
+  }
+}
+
 /** Thrown for every malformed or refused safetensors file; the message is `<path>: <what is wrong>`. */
 export class SafetensorsError extends UserError {
   /** The file (or directory) at fault, as the caller named it. */

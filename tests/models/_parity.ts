@@ -100,8 +100,9 @@ async function outputs(
 
 /**
  * Forward with the golden labels, backward, then every output in `names` (and the loss) within
- * 5e-6 and every parameter's gradient within relative 1e-5 of the goldens; the gradients checked
- * are exactly the model's parameters and the file's grad.* tensors. Returns the worst errors.
+ * 5e-6 and every trainable parameter's gradient within relative 1e-5 of the goldens; the
+ * gradients checked are exactly the model's trainable parameters and the file's grad.* tensors,
+ * and frozen parameters (a LoRA base) must get none. Returns the worst errors.
  */
 export async function assertMatchesGolden(
   model: GoldenModel,
@@ -124,6 +125,11 @@ export async function assertMatchesGolden(
   let checked = 0;
   let gradErr = 0;
   for (const [pname, t] of model.namedParameters()) {
+    if (!t.requiresGrad) {
+      // Frozen (a LoRA base): no gradient, and the golden file has none either.
+      assert.equal(t.grad, null, `${pname} is frozen but got a gradient`);
+      continue;
+    }
     const want = await g.readFloat32(`grad.${pname}`);
     const have = await t.grad!.toArray();
     const wantNorm = Math.sqrt(want.reduce((a, v) => a + v * v, 0));
