@@ -213,7 +213,7 @@ function canonicalKey(key: string): string {
  * const { model } = await loadModel("tests/fixtures/lora_qa_odd", { quiet: true });
  * const lora = await loadAdapter(model, "tests/fixtures/lora_qa_odd/adapter");
  * console.log(lora.config.targets, trainableParametersLine(model));
- * // ["query", "value"] trainable params: 626 || all params: 14,701 || trainable%: 4.2582
+ * // ["query", "value"] trainable params: 818 || all params: 11,790 || trainable%: 6.9381
  * ```
  */
 export async function loadAdapter(

@@ -212,3 +212,14 @@ Deno.test("Linear.forward is project (x·Wᵀ) plus the bias, and goes through p
   z.dispose();
   fc.dispose();
 });
+
+Deno.test("Linear adopts given weight and bias, keeping their requiresGrad; wrong shapes throw", () => {
+  const w = Tensor.fromArray(new Float32Array(6), [2, 3]);
+  const b = Tensor.fromArray(new Float32Array(2), [2]);
+  b.requiresGrad = true;
+  const fc = new Linear(3, 2, { weight: w, bias: b });
+  assert.equal(fc.weight, w);
+  assert.deepEqual([w.requiresGrad, b.requiresGrad], [false, true]);
+  assert.throws(() => new Linear(2, 3, { weight: w, bias: b }), /cannot adopt weight \[2,3\]/);
+  fc.dispose();
+});

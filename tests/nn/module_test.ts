@@ -126,3 +126,45 @@ Deno.test("replaceChild swaps the registered child and the same-named property",
   old.dispose();
   m.dispose();
 });
+
+Deno.test("namedModules: paths as PyTorch's named_modules; namedChildren; namedTrainableParameters", () => {
+  const m = new Root();
+  assert.deepEqual(m.namedModules().map(([p]) => p), [
+    "",
+    "encoder.layer.0",
+    "encoder.layer.1",
+    "head",
+    "head.inner",
+  ]);
+  assert.equal(m.namedModules("bert")[4][0], "bert.head.inner");
+  assert.deepEqual(m.namedChildren().map(([n]) => n), [
+    "encoder.layer.0",
+    "encoder.layer.1",
+    "head",
+  ]);
+  m.head.freeze();
+  assert.deepEqual(m.namedTrainableParameters().map(([n]) => n), [
+    "scale",
+    "encoder.layer.0.x",
+    "encoder.layer.0.y",
+    "encoder.layer.1.x",
+    "encoder.layer.1.y",
+  ]);
+  m.dispose();
+});
+
+Deno.test("replaceChild also swaps a property of another name that held the child", () => {
+  class Dotted extends Module {
+    readonly dense: Leaf;
+    constructor() {
+      super();
+      this.dense = this.child("classifier.dense", new Leaf(1));
+    }
+  }
+  const m = new Dotted();
+  const fresh = new Leaf(5);
+  m.replaceChild("classifier.dense", fresh);
+  assert.equal(m.dense, fresh);
+  assert.equal(m.namedParameters()[0][1], fresh.x);
+  m.dispose();
+});

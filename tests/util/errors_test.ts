@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  AdapterError,
   CheckpointError,
   ConfigError,
   DataError,
@@ -14,6 +15,7 @@ Deno.test("user-facing errors share UserError, keep their names and `<path>: <wh
     [new DataError("a.json", "bad"), "DataError", "a.json: bad"],
     [new ConfigError("c.json", "bad"), "ConfigError", "c.json: bad"],
     [new CheckpointError("ck", "bad"), "CheckpointError", "ck: bad"],
+    [new AdapterError("adapter_config.json", "bad"), "AdapterError", "adapter_config.json: bad"],
     [new SafetensorsError("w.safetensors", "bad"), "SafetensorsError", "w.safetensors: bad"],
     [new UsageError("--x is required", "usage: x"), "UsageError", "--x is required"],
   ];
