@@ -16,13 +16,15 @@ import { loadTokenizerDir, tokenizerForModel } from "../text/tokenizer_dir.ts";
 import { UsageError } from "./_common.ts";
 import { intFlag, precisionFlag } from "./_flags.ts";
 import { checkOutputs, modelInputs } from "./_outputs.ts";
+import { adapterInputs, withAdapter } from "./_lora.ts";
 import { type Flags, startGpu } from "./_train_shared.ts";
 
-/** Loads the model directory, its tokenizer and the adapter, at `precision`. */
-async function open(dir: string, precision: "f32" | "f16") {
+/** Loads the model directory, its tokenizer and a LoRA adapter over it, at `precision`. */
+async function open(dir: string, precision: "f32" | "f16", adapter: string | undefined) {
   const loaded = await loadTokenizerDir(dir);
   setMatmulPrecision(await startGpu(precision));
   const { model } = await loadBertForSequenceClassification(dir, { quiet: true });
+  await withAdapter(model, adapter);
   const tokenizer = tokenizerForModel(dir, loaded, model.config);
   return { model, tokenizer, padId: tokenizer.padId };
 }
@@ -39,14 +41,22 @@ export async function evalClassify(f: Flags, usage: string): Promise<void> {
   await checkOutputs([
     { flag: "--out", path: out, kind: "file", what: "the predictions" },
     { flag: "--out", path: results, kind: "file", what: "eval_results.json" },
-  ], [{ flag: "--data", path: f.data as string }, ...modelInputs(f.model as string)]);
+  ], [
+    { flag: "--data", path: f.data as string },
+    ...modelInputs(f.model as string),
+    ...adapterInputs(f.adapter as string | undefined),
+  ]);
   // Data first, read with the model's labels: a bad file fails before the GPU is touched.
   const c = await readBertConfig(`${f.model}/config.json`);
   const data = await loadTextDataset(f.data as string, {
     label2id: c.label2id,
     numLabels: c.num_labels,
   });
-  const { model, tokenizer, padId } = await open(f.model as string, precision);
+  const { model, tokenizer, padId } = await open(
+    f.model as string,
+    precision,
+    f.adapter as string | undefined,
+  );
   const features = await textFeatures(data.examples, tokenizer, maxLength);
   const e = await evaluateTexts(model, data.examples, features, {
     batchSize,
@@ -73,7 +83,11 @@ export async function predictClassify(f: Flags, usage: string): Promise<void> {
   const text = (f.text as string | undefined)?.trim();
   if (!text) throw new UsageError("--text is required and must not be empty", usage);
   const maxLength = intFlag(f["max-seq-length"] as string, "max-seq-length", usage, 3, 512) ?? 128;
-  const { model, tokenizer, padId } = await open(f.model as string, "f32");
+  const { model, tokenizer, padId } = await open(
+    f.model as string,
+    "f32",
+    f.adapter as string | undefined,
+  );
   const features = await textFeatures([{ id: "0", text, label: 0 }], tokenizer, maxLength);
   const p = await predictTexts(model, features, 1, padId);
   const label = p.labels[0];

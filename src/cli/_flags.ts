@@ -248,6 +248,13 @@ export const RECIPE_KEYS: Record<string, string> = {
   "max-train-samples": "data.maxTrain",
   "max-eval-samples": "data.maxEval",
   out: "out",
+  // LoRA (src/cli/_lora.ts): the adapter recipe, or the adapter a run continues.
+  lora: "lora.on",
+  "lora-r": "lora.r",
+  "lora-alpha": "lora.alpha",
+  "lora-dropout": "lora.dropout",
+  "lora-targets": "lora.targets",
+  adapter: "adapter",
 };
 
 /** `obj[a][b]…` for the key "a.b…". */

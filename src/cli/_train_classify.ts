@@ -24,9 +24,17 @@ import {
   startGpu,
   timestamp,
 } from "./_train_shared.ts";
+import {
+  adapterTask,
+  attachLora,
+  isLoraRun,
+  loraFlags,
+  type LoraOptions,
+  writeMerged,
+} from "./_lora.ts";
 
 /** Options of a classification run: the Trainer's, and the window. */
-export interface ClassifyOptions extends TrainerOptions {
+export interface ClassifyOptions extends TrainerOptions, LoraOptions {
   /** Tokens per text, [CLS] and [SEP] included (HF's `max_length`). */
   maxSeqLength: number;
 }
@@ -78,6 +86,7 @@ function recipe(f: Flags, usage: string): { opts: ClassifyOptions; spec: DataSpe
     maxSeqLength: intFlag(f["max-seq-length"] as string, "max-seq-length", usage, 3, 512) ??
       d.maxSeqLength,
     ...sessionFlags(f, usage),
+    ...loraFlags(f, usage),
   };
   const spec: DataSpec = {
     train: f.train as string,
@@ -120,12 +129,17 @@ async function run(
     batchSize: o.batchSize,
     evalSkipped: data.evalSkipped,
   });
-  const trainer = new Trainer(task, o);
+  const lora = isLoraRun(o);
+  const trainer = new Trainer(lora ? adapterTask(task, model, tokenizer, o.base) : task, o);
   let r: { final: ClassificationEvaluation; trainSeconds: number };
   try {
     r = await trainer.fit(resume, { task: "classify", data: spec });
   } finally {
     trainer.dispose();
+  }
+  if (lora && o.merge) {
+    await writeMerged(model, model.config, tokenizer, `${o.out}/merged`);
+    console.error(`merged: ${o.out}/merged (the last checkpoint's adapters folded into the base)`);
   }
   console.error(`saved: ${o.out} (best by accuracy in ${o.out}/best)`);
   console.log(JSON.stringify({
@@ -169,6 +183,7 @@ export async function trainClassify(f: Flags, usage: string): Promise<void> {
     });
     model = new BertForSequenceClassification(config, { seed: opts.seed });
   }
+  if (isLoraRun(opts)) await attachLora(model, opts, opts.seed);
   await replaceOldRun(f, opts.out);
   await run(model, tokenizer, data, opts, spec);
 }
@@ -183,10 +198,15 @@ export async function resumeClassify(
   const { st, resume } = savedRun<ClassifyOptions, DataSpec>(p);
   const fresh = recipe({ train: st.data.train, eval: st.data.eval, ...f }, usage);
   const o = resumeOptions(f, usage, dir, p.step, st, fresh, RECIPE_KEYS);
+  o.merge = !!(o.merge || f.merge);
   o.precision = await startGpu(o.precision ?? "f32");
-  const loaded = await loadTokenizerDir(p.dir);
-  const { model } = await loadBertForSequenceClassification(p.dir, { quiet: true });
-  const tokenizer = tokenizerForModel(p.dir, loaded, model.config);
+  // A LoRA run's checkpoints hold the adapter only: the base comes from where it came from.
+  const lora = isLoraRun(o);
+  const from = lora ? o.base! : p.dir;
+  const loaded = await loadTokenizerDir(from);
+  const { model } = await loadBertForSequenceClassification(from, { quiet: true, seed: o.seed });
+  const tokenizer = tokenizerForModel(from, loaded, model.config);
+  if (lora) await attachLora(model, o, o.seed, p.dir);
   const data = await loadData(st.data, {
     label2id: model.config.label2id,
     numLabels: model.config.num_labels,

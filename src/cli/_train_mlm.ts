@@ -25,9 +25,17 @@ import {
   startGpu,
   timestamp,
 } from "./_train_shared.ts";
+import {
+  adapterTask,
+  attachLora,
+  isLoraRun,
+  loraFlags,
+  type LoraOptions,
+  writeMerged,
+} from "./_lora.ts";
 
 /** Options of a pretraining run: the Trainer's, the block length and the masking. */
-export interface MlmOptions extends TrainerOptions {
+export interface MlmOptions extends TrainerOptions, LoraOptions {
   /** Tokens per packed block (run_mlm.py's `max_seq_length`). */
   maxSeqLength: number;
   /** Chance that a token is chosen for prediction. */
@@ -108,6 +116,7 @@ function recipe(f: Flags, usage: string): { opts: MlmOptions; spec: DataSpec } {
       1,
     ) ?? 0.15,
     ...sessionFlags(f, usage),
+    ...loraFlags(f, usage),
   };
   const spec: DataSpec = {
     text,
@@ -169,12 +178,17 @@ async function run(
     batchSize: o.batchSize,
     seed: o.seed,
   });
-  const trainer = new Trainer(task, o);
+  const lora = isLoraRun(o);
+  const trainer = new Trainer(lora ? adapterTask(task, model, tokenizer, o.base) : task, o);
   let r;
   try {
     r = await trainer.fit(resume, { task: "mlm", data: spec });
   } finally {
     trainer.dispose();
+  }
+  if (lora && o.merge) {
+    await writeMerged(model, model.config, tokenizer, `${o.out}/merged`);
+    console.error(`merged: ${o.out}/merged (the last checkpoint's adapters folded into the base)`);
   }
   console.error(`saved: ${o.out} (best by held-out loss in ${o.out}/best)`);
   console.log(JSON.stringify({
@@ -206,6 +220,7 @@ export async function trainMlm(f: Flags, usage: string): Promise<void> {
     });
     model = new BertForMaskedLM(config, { seed: opts.seed });
   }
+  if (isLoraRun(opts)) await attachLora(model, opts, opts.seed);
   await replaceOldRun(f, opts.out);
   await run(model, tokenizer, text, opts, spec);
 }
@@ -220,9 +235,13 @@ export async function resumeMlm(
   const { st, resume } = savedRun<MlmOptions, DataSpec>(p);
   const fresh = recipe({ text: st.data.text, ...f }, usage);
   const o = resumeOptions(f, usage, dir, p.step, st, fresh, MLM_RECIPE_KEYS);
+  o.merge = !!(o.merge || f.merge);
   const text = await loadText(st.data);
   o.precision = await startGpu(o.precision ?? "f32");
-  const { model, tokenizer } = await loadMaskedLmDir(p.dir, { quiet: true });
+  // A LoRA run's checkpoints hold the adapter only: the base comes from where it came from.
+  const lora = isLoraRun(o);
+  const { model, tokenizer } = await loadMaskedLmDir(lora ? o.base! : p.dir, { quiet: true });
+  if (lora) await attachLora(model, o, o.seed, p.dir);
   console.error(`resuming ${dir} after step ${p.step}`);
   await run(model, tokenizer, text, o, st.data, resume);
 }

@@ -22,8 +22,10 @@ import { setMatmulPrecision } from "../ops/matmul.ts";
 import { startGpu } from "./_train_shared.ts";
 import { evalClassify } from "./_classify.ts";
 import { checkOutputs, modelInputs } from "./_outputs.ts";
+import { ADAPTER_FLAG, ADAPTER_HELP, adapterInputs, withAdapter } from "./_lora.ts";
 
-const USAGE = "usage: deno task eval [--task qa|classify] --model DIR --data FILE " +
+const USAGE =
+  "usage: deno task eval [--task qa|classify] --model DIR [--adapter DIR] --data FILE " +
   "[--out predictions.json] " +
   "[--metric korquad|squad] [--batch-size N]";
 
@@ -38,6 +40,7 @@ run_qa.py (n-best, max answer length) and scores with the official metric.
                          beside it; the last line is {"accuracy", "macro_f1", "examples",
                          "skipped", "seconds"}; --max-seq-length defaults to 128
   --model DIR            HF-layout model directory
+${ADAPTER_HELP}
   --data FILE            SQuAD-format dataset
   --out FILE             predictions {id: answer} (default predictions.json); the n-best
                          list goes beside it as nbest_predictions.json
@@ -62,6 +65,7 @@ export async function main(args: string[]): Promise<void> {
   const f = parseFlags(args, {
     ...TASK_FLAGS,
     model: { type: "string" },
+    ...ADAPTER_FLAG,
     data: { type: "string" },
     out: { type: "string" },
     metric: { type: "string" },
@@ -92,11 +96,12 @@ export async function main(args: string[]): Promise<void> {
   await checkOutputs([
     { flag: "--out", path: out, kind: "file", what: "the predictions" },
     { flag: "--out", path: nbestPath, kind: "file", what: "the n-best list" },
-  ], [{ flag: "--data", path: f.data }, ...modelInputs(f.model)]);
+  ], [{ flag: "--data", path: f.data }, ...modelInputs(f.model), ...adapterInputs(f.adapter)]);
   const data = await loadSquad(f.data, { mode: "eval" });
   metric ??= data.examples.some((e) => /\p{Script=Hangul}/u.test(e.context)) ? "korquad" : "squad";
   setMatmulPrecision(await startGpu(precision));
-  const { model, tokenizer } = await loadQaModelDir(f.model);
+  const { model, tokenizer } = await loadQaModelDir(f.model, { quiet: !!f.adapter });
+  await withAdapter(model, f.adapter);
   const cut = await truncateQuestions(data.examples, tokenizer, win.maxQueryLength);
   console.error(
     `${data.summary()}; ${cut.truncated} questions truncated to ` +

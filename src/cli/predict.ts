@@ -1,5 +1,6 @@
 // `predict`: answers one question about one context, with scores.
 
+import { ADAPTER_FLAG, ADAPTER_HELP, withAdapter } from "./_lora.ts";
 import { initGpu } from "../gpu/device.ts";
 import { prepareEvalFeatures, truncateQuestions } from "../qa/features.ts";
 import { predictLogits } from "../qa/evaluate.ts";
@@ -16,8 +17,8 @@ import {
 } from "./_flags.ts";
 import { predictClassify } from "./_classify.ts";
 
-const USAGE = "usage: deno task predict --model DIR --question Q --context C [--top-k K] | " +
-  "--task classify --model DIR --text T";
+const USAGE = "usage: deno task predict --model DIR [--adapter DIR] --question Q --context C " +
+  "[--top-k K] | --task classify --model DIR [--adapter DIR] --text T";
 
 const HELP = `${USAGE}
 
@@ -27,6 +28,7 @@ and start+end logit scores, then one JSON line with all of them.
   --task NAME            qa | classify (default qa)
   --text T               classify: the text; prints the label name and its probability
   --model DIR            HF-layout model directory
+${ADAPTER_HELP}
   --question Q           the question
   --context C            the passage to answer from (long passages are windowed)
   --top-k K              answers to print (default 1)
@@ -41,6 +43,7 @@ export async function main(args: string[]): Promise<void> {
   const f = parseFlags(args, {
     ...TASK_FLAGS,
     model: { type: "string" },
+    ...ADAPTER_FLAG,
     question: { type: "string" },
     text: { type: "string" },
     context: { type: "string" },
@@ -68,6 +71,7 @@ export async function main(args: string[]): Promise<void> {
   const maxAnswerLength = intFlag(f["max-answer-length"], "max-answer-length", USAGE, 1, 512) ?? 30;
   await initGpu();
   const { model, tokenizer } = await loadQaModelDir(f.model, { quiet: true });
+  await withAdapter(model, f.adapter);
   const example = {
     id: "q",
     question: f.question,

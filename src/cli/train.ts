@@ -8,7 +8,7 @@ import { defaultSplits, koreanQaCharset } from "../qa/synthetic.ts";
 import { truncateQuestions } from "../qa/features.ts";
 import { loadQaModelDir } from "../qa/model_dir.ts";
 import { type TrainOptions, trainQa, type TrainSummary } from "../qa/task.ts";
-import { TrainingInterrupted } from "../train/trainer.ts";
+import { type ResumeState, TrainingInterrupted } from "../train/trainer.ts";
 import { readTrainerPointer, type TrainerPointer } from "../train/checkpoint.ts";
 import type { TextTokenizer } from "../text/tokenizer.ts";
 import { DataError, parseFlags, runCli, UsageError } from "./_common.ts";
@@ -43,6 +43,16 @@ import {
 } from "./_train_shared.ts";
 import { resumeClassify, trainClassify } from "./_train_classify.ts";
 import { resumeMlm, trainMlm } from "./_train_mlm.ts";
+import {
+  adapterTask,
+  attachLora,
+  isLoraRun,
+  LORA_FLAGS,
+  LORA_HELP,
+  loraFlags,
+  type LoraOptions,
+  writeMerged,
+} from "./_lora.ts";
 
 const USAGE = "usage: deno task train [--model DIR | --config tiny|mini|small|base " +
   "[--tokenizer FILE | --vocab FILE]] [--train FILE] [--eval FILE] [options]";
@@ -116,6 +126,7 @@ optimizer (AdamW, eps 1e-8, no decay on biases and LayerNorm, clip 1.0)
                          an earlier embedded default it stopped learning (EM 2.0 after
                          1,316 steps). Overrides --length-buckets
 ${PRECISION_HELP}
+${LORA_HELP}
 QA
   --max-seq-length N     window length in tokens (default 384; embedded default 96)
   --doc-stride N         overlap between windows (default 128; embedded default 32)
@@ -139,7 +150,8 @@ A NaN/Inf loss or gradient norm skips that update and stops the run (exit 1), na
 the step; the last checkpoint stays intact.
 
 The run directory holds the last checkpoint at its root (config.json, model.safetensors,
-tokenizer files), the best by EM in best/, metrics.jsonl and plot.svg. The last line of
+tokenizer files; with LoRA the adapter files instead of the first two), the best by EM in
+best/, metrics.jsonl and plot.svg. The last line of
 stdout is JSON: {"exact_match", "f1", "examples", "features", "seconds", "train_seconds"}.`;
 
 const FLAGS = {
@@ -165,6 +177,7 @@ const FLAGS = {
   "max-answer-length": { type: "string" },
   metric: { type: "string" },
   ...RELIABILITY_FLAGS,
+  ...LORA_FLAGS,
   help: { type: "boolean" },
 } as const;
 
@@ -179,6 +192,9 @@ const QA_RECIPE_KEYS = {
 };
 
 type QaFlags = ReturnType<typeof parseFlags<typeof FLAGS>>;
+
+/** A QA run's options: the task's, and LoRA's. */
+type QaOptions = TrainOptions & LoraOptions;
 
 /** Where the data of a run comes from; saved with checkpoints so a resume reloads it. */
 interface DataSpec {
@@ -259,17 +275,48 @@ async function cutQuestions(
 
 /** Continues the QA run in `dir` from its last verified checkpoint `p`. */
 async function resumeQa(dir: string, f: QaFlags, p: TrainerPointer & { dir: string }) {
-  const { st, resume } = savedRun<TrainOptions, DataSpec>(p);
+  const { st, resume } = savedRun<QaOptions, DataSpec>(p);
   const o = resumeOptions(f, USAGE, dir, p.step, st, recipe(f), QA_RECIPE_KEYS);
+  o.merge = !!(o.merge || f.merge);
   const data = await loadData(st.data);
   o.precision = await startGpu(o.precision ?? "f32");
-  const { model, tokenizer } = await loadQaModelDir(p.dir, { quiet: true });
+  // A LoRA run's checkpoints hold the adapter only: the base comes from where it came from.
+  const lora = isLoraRun(o);
+  const { model, tokenizer } = await loadQaModelDir(lora ? o.base! : p.dir, {
+    quiet: true,
+    seed: o.seed,
+  });
+  if (lora) await attachLora(model, o, o.seed, p.dir);
   const { train, evalSet } = await cutQuestions(data, tokenizer, o.maxQueryLength);
   console.error(`resuming ${dir} after step ${p.step}`);
-  const s = await trainQa(model, tokenizer, train, evalSet, o, resume, {
-    task: "qa",
-    data: st.data,
-  });
+  await trainAndReport(model, tokenizer, train, evalSet, o, st.data, resume);
+}
+
+/** Trains (a LoRA run saving its adapter), merges with --merge, and reports. */
+async function trainAndReport(
+  model: BertForQuestionAnswering,
+  tokenizer: TextTokenizer,
+  train: QAExample[],
+  evalSet: QAExample[],
+  o: QaOptions,
+  spec: DataSpec,
+  resume?: ResumeState,
+): Promise<void> {
+  const lora = isLoraRun(o);
+  const s = await trainQa(
+    model,
+    tokenizer,
+    train,
+    evalSet,
+    o,
+    resume,
+    { task: "qa", data: spec },
+    lora ? (t) => adapterTask(t, model, tokenizer, o.base) : undefined,
+  );
+  if (lora && o.merge) {
+    await writeMerged(model, model.config, tokenizer, `${o.out}/merged`);
+    console.error(`merged: ${o.out}/merged (the last checkpoint's adapters folded into the base)`);
+  }
   report(s, o.out);
 }
 
@@ -315,10 +362,10 @@ function asExamples(json: unknown, name: string): QAExample[] {
 }
 
 /** The run's options and data spec from the flags, over the embedded or the file recipe. */
-function recipe(f: QaFlags): { opts: TrainOptions; spec: DataSpec } {
+function recipe(f: QaFlags): { opts: QaOptions; spec: DataSpec } {
   const d = f.train ? FILE_RECIPE : EMBEDDED;
   const t = trainerFlags(f, USAGE, d);
-  const opts: TrainOptions = {
+  const opts: QaOptions = {
     out: f.out ?? `runs/${timestamp()}`,
     ...t,
     ...windowFlags(f, USAGE, d),
@@ -326,6 +373,7 @@ function recipe(f: QaFlags): { opts: TrainOptions; spec: DataSpec } {
     maxAnswerLength: intFlag(f["max-answer-length"], "max-answer-length", USAGE, 1, 512) ?? 30,
     metric: metricFlag(f.metric, USAGE) ?? "korquad",
     ...sessionFlags(f, USAGE),
+    ...loraFlags(f, USAGE),
   };
   const spec: DataSpec = {
     train: f.train,
@@ -404,13 +452,10 @@ export async function main(args: string[]): Promise<void> {
     });
     model = new BertForQuestionAnswering(config, { seed });
   }
+  if (isLoraRun(opts)) await attachLora(model, opts, seed);
   const { train, evalSet } = await cutQuestions(data, tokenizer, opts.maxQueryLength);
   await replaceOldRun(f, opts.out);
-  const s = await trainQa(model, tokenizer, train, evalSet, opts, undefined, {
-    task: "qa",
-    data: spec,
-  });
-  report(s, opts.out);
+  await trainAndReport(model, tokenizer, train, evalSet, opts, spec);
 }
 
 if (import.meta.main) {

@@ -196,7 +196,8 @@ export class QaTask implements TrainTask<QaBatch, QaEvaluation> {
  * Trains `model` on `train` examples with the {@linkcode Trainer} and {@linkcode QaTask},
  * evaluating on `evalSet` every `evalEvery` steps and at the end; writes the run directory
  * (last checkpoint at its root, best by EM in `best/`, metrics.jsonl, plot.svg, predictions).
- * `o.precision` "f16" must be resolved against the device's features by the caller.
+ * `o.precision` "f16" must be resolved against the device's features by the caller. `wrap`
+ * may change how the task saves (a LoRA run saves its adapter, not the whole model).
  */
 export async function trainQa(
   model: BertForQuestionAnswering,
@@ -206,10 +207,11 @@ export async function trainQa(
   o: TrainOptions,
   resume?: ResumeState,
   extraState: Record<string, unknown> = {},
+  wrap: (task: QaTask) => TrainTask<QaBatch, QaEvaluation> = (task) => task,
 ): Promise<TrainSummary> {
   const task = await QaTask.create(model, tokenizer, train, evalSet, o);
   if (!task.size) throw new Error("no training features: the training set is empty");
-  const trainer = new Trainer(task, o);
+  const trainer = new Trainer(wrap(task), o);
   try {
     const { final, trainSeconds, steps, tokensPerS } = await trainer.fit(resume, extraState);
     const r = final.result;

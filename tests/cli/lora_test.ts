@@ -1,0 +1,197 @@
+// LoRA through the CLIs, as a user runs them: `train --lora-*` over a quick-trained base saves
+// PEFT's adapter files (no copy of the base), prints PEFT's trainable-parameter line, resumes
+// bit-exact, trains in f16; eval/predict --adapter; --merge and `merge` answer as the adapter.
+
+import assert from "node:assert/strict";
+import { defaultSplits } from "../../mod.ts";
+import { assertClose } from "../_helpers.ts";
+import { errorLines, quickTrain, runScript } from "./_run.ts";
+
+const base = await quickTrain();
+const dir = await Deno.makeTempDir({ prefix: "lora_cli_" });
+addEventListener("unload", () => {
+  Deno.removeSync(dir, { recursive: true });
+  Deno.removeSync(base, { recursive: true });
+});
+const data = defaultSplits(5).eval;
+data.data = data.data.slice(0, 2);
+const DATA = `${dir}/data.json`;
+await Deno.writeTextFile(DATA, JSON.stringify(data));
+
+const LORA = [
+  ...["--model", base, "--lora-r", "4", "--lora-alpha", "16", "--lora-dropout", "0.1"],
+  ...["--lora-targets", "query,value,intermediate.dense", "--max-train-samples", "24"],
+  ...["--max-eval-samples", "8", "--batch-size", "4", "--max-steps", "6", "--lr", "1e-2"],
+];
+const LINE = /^trainable params: [\d,]+ \|\| all params: [\d,]+ \|\| trainable%: \d+\.\d{4}$/m;
+
+const bytes = (p: string) => Deno.readFile(p);
+const files = (d: string) => [...Deno.readDirSync(d)].map((e) => e.name).sort();
+
+Deno.test("train --lora-*: PEFT's line once; adapter files at the root and in best/, no base copy; stop + resume is byte-identical", async () => {
+  const a = `${dir}/a`, b = `${dir}/b`;
+  const straight = await runScript("train", [...LORA, "--out", a]);
+  assert.equal(straight.code, 0, straight.stderr);
+  assert.equal(straight.stderr.match(new RegExp(LINE, "gm"))?.length, 1, straight.stderr);
+  for (const d of [a, `${a}/best`]) {
+    const names = files(d);
+    assert.ok(names.includes("adapter_config.json") && names.includes("adapter_model.safetensors"));
+    assert.ok(!names.includes("model.safetensors"), `${d}: ${names}`);
+  }
+  const cfg = JSON.parse(await Deno.readTextFile(`${a}/adapter_config.json`));
+  assert.deepEqual(
+    [cfg.peft_type, cfg.task_type, cfg.r, cfg.lora_alpha, cfg.lora_dropout, cfg.target_modules],
+    ["LORA", "QUESTION_ANS", 4, 16, 0.1, ["query", "value", "intermediate.dense"]],
+  );
+  assert.equal(cfg.base_model_name_or_path, base);
+  assert.deepEqual(cfg.modules_to_save, ["qa_outputs"]);
+
+  const stop = await runScript("train", [...LORA, "--out", b, "--stop-after", "3"]);
+  assert.equal(stop.code, 130, stop.stderr);
+  const bad = await runScript("train", ["--resume", b, "--lora-r", "8"]);
+  assert.equal(bad.code, 2);
+  assert.match(errorLines(bad.stderr)[0], /--lora-r 8 disagrees with the run being resumed/);
+  const resumed = await runScript("train", ["--resume", b]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stderr, LINE);
+  for (
+    const f of [
+      "adapter_model.safetensors",
+      "adapter_config.json",
+      "best/adapter_model.safetensors",
+    ]
+  ) {
+    assert.deepEqual(await bytes(`${b}/${f}`), await bytes(`${a}/${f}`), f);
+  }
+  assert.deepEqual(resumed.last, {
+    ...straight.last,
+    seconds: resumed.last!.seconds,
+    train_seconds: resumed.last!.train_seconds,
+  });
+
+  // --adapter continues the adapter: it loads (the trainable line again) and trains on.
+  const c = await runScript("train", [
+    ...["--model", base, "--adapter", a, "--max-train-samples", "24", "--max-eval-samples", "8"],
+    ...["--batch-size", "4", "--max-steps", "2", "--out", `${dir}/c`],
+  ]);
+  assert.equal(c.code, 0, c.stderr);
+  assert.match(c.stderr, LINE);
+  const cc = JSON.parse(await Deno.readTextFile(`${dir}/c/adapter_config.json`));
+  assert.deepEqual(cc.target_modules, cfg.target_modules);
+  assert.notDeepEqual(
+    await bytes(`${dir}/c/adapter_model.safetensors`),
+    await bytes(`${a}/adapter_model.safetensors`),
+  );
+});
+
+type Entry = { text: string; start_logit: number; end_logit: number };
+
+async function nbestLogits(path: string): Promise<Map<string, number[]>> {
+  const n: Record<string, Entry[]> = JSON.parse(await Deno.readTextFile(path));
+  const m = new Map<string, number[]>();
+  // Spans whose text is unique in the list: a text found in two windows has two sets of logits.
+  for (const [id, l] of Object.entries(n)) {
+    const count = new Map<string, number>();
+    for (const e of l) count.set(e.text, (count.get(e.text) ?? 0) + 1);
+    for (const e of l) {
+      if (count.get(e.text) === 1) m.set(`${id}\t${e.text}`, [e.start_logit, e.end_logit]);
+    }
+  }
+  return m;
+}
+
+Deno.test("--merge and `deno task merge` write a plain checkpoint that answers as --adapter (n-best logits within 1e-5); predict --adapter", async () => {
+  const run = `${dir}/m`;
+  const t = await runScript("train", [...LORA, "--lora-dropout", "0", "--out", run, "--merge"]);
+  assert.equal(t.code, 0, t.stderr);
+  assert.deepEqual(
+    files(`${run}/merged`).filter((f) =>
+      !f.startsWith("tok") && f !== "vocab.txt" && f !== "special_tokens_map.json"
+    ),
+    ["config.json", "model.safetensors"],
+  );
+  const m = await runScript("merge", ["--model", base, "--adapter", run, "--out", `${dir}/merged`]);
+  assert.equal(m.code, 0, m.stderr);
+  assert.deepEqual(m.last, {
+    out: `${dir}/merged`,
+    merged: 6,
+    architecture: "BertForQuestionAnswering",
+  });
+  assert.deepEqual(
+    await bytes(`${dir}/merged/model.safetensors`),
+    await bytes(`${run}/merged/model.safetensors`),
+  );
+
+  const evalOf = async (name: string, model: string[]) => {
+    const r = await runScript("eval", [
+      ...model,
+      "--data",
+      DATA,
+      "--out",
+      `${dir}/${name}/pred.json`,
+      ...["--max-seq-length", "128", "--doc-stride", "48", "--n-best", "64"],
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    return { r, logits: await nbestLogits(`${dir}/${name}/nbest_predictions.json`) };
+  };
+  const withAdapter = await evalOf("ad", ["--model", base, "--adapter", run]);
+  const merged = await evalOf("mg", ["--model", `${dir}/merged`]);
+  const plain = await evalOf("pl", ["--model", base]);
+  const keys = [...withAdapter.logits.keys()].filter((k) => merged.logits.has(k));
+  assert.ok(keys.length > 20, `${keys.length} spans compared`);
+  assertClose(
+    keys.flatMap((k) => merged.logits.get(k)!),
+    keys.flatMap((k) => withAdapter.logits.get(k)!),
+    { atol: 1e-5, rtol: 0 },
+    "merged vs adapter",
+  );
+  const same = keys.filter((k) => plain.logits.has(k));
+  assert.ok(
+    same.some((k) => Math.abs(plain.logits.get(k)![0] - withAdapter.logits.get(k)![0]) > 1e-3),
+    "the adapter changes the logits",
+  );
+
+  const q = data.data[0].paragraphs[0];
+  const ask = ["--question", q.qas[0].question, "--context", q.context, "--top-k", "3"];
+  const pa = await runScript("predict", ["--model", base, "--adapter", run, ...ask]);
+  const pm = await runScript("predict", ["--model", `${dir}/merged`, ...ask]);
+  assert.equal(pa.code, 0, pa.stderr);
+  const answers = (r: typeof pa) => (r.last!.answers as { answer: string; score: number }[]);
+  assert.deepEqual(answers(pa).map((x) => x.answer), answers(pm).map((x) => x.answer));
+  assertClose(answers(pa).map((x) => x.score), answers(pm).map((x) => x.score), {
+    atol: 2e-5,
+    rtol: 0,
+  }, "predict scores");
+});
+
+Deno.test("train --lora with --precision f16 runs and saves the adapter", async () => {
+  const r = await runScript("train", [
+    ...LORA,
+    "--max-steps",
+    "3",
+    "--precision",
+    "f16",
+    "--out",
+    `${dir}/h`,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(files(`${dir}/h`).includes("adapter_model.safetensors"));
+  assert.ok(Number.isFinite(r.last!.f1 as number));
+});
+
+Deno.test("LoRA flags: bad values, no --model, --adapter with --lora-*, --merge alone are usage errors (exit 2)", async () => {
+  const cases: [string[], RegExp][] = [
+    [["--lora"], /LoRA trains adapters over a pretrained base: give --model DIR/],
+    [["--model", base, "--lora-r", "0"], /--lora-r: must be an integer/],
+    [["--model", base, "--lora-targets", "query,nope"], /--lora-targets: unknown target "nope"/],
+    [["--model", base, "--lora-dropout", "1"], /--lora-dropout: must be a number/],
+    [["--model", base, "--adapter", base, "--lora-r", "4"], /--adapter takes r, alpha/],
+    [["--model", base, "--merge"], /--merge folds LoRA adapters/],
+  ];
+  for (const [args, re] of cases) {
+    const r = await runScript("train", [...args, "--out", `${dir}/never`]);
+    assert.equal(r.code, 2, `${args}: ${r.stderr}`);
+    assert.match(errorLines(r.stderr)[0], re);
+  }
+  assert.ok(!files(dir).includes("never"));
+});
