@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { defaultSplits } from "../../mod.ts";
 import { assertClose } from "../_helpers.ts";
+import { toySentiment } from "../_data.ts";
 import { errorLines, quickTrain, runScript } from "./_run.ts";
 
 const base = await quickTrain();
@@ -194,4 +195,58 @@ Deno.test("LoRA flags: bad values, no --model, --adapter with --lora-*, --merge 
     assert.match(errorLines(r.stderr)[0], re);
   }
   assert.ok(!files(dir).includes("never"));
+});
+
+Deno.test("classify and mlm take LoRA too: SEQ_CLS adapter, bit-exact resume, eval --adapter; mlm's adapter has no task head", async () => {
+  const tsv = async (name: string, rows: { id: string; text: string; label: number }[]) => {
+    const body = rows.map((r) => `${r.id}\t${r.text}\t${r.label}`).join("\n");
+    await Deno.writeTextFile(`${dir}/${name}`, `id\tdocument\tlabel\n${body}\n`);
+    return `${dir}/${name}`;
+  };
+  const train = await tsv("train.tsv", toySentiment(48, 1));
+  const evalSet = await tsv("eval.tsv", toySentiment(16, 2));
+  const recipe = [
+    ...["--task", "classify", "--train", train, "--eval", evalSet, "--model", base, "--lora"],
+    ...["--batch-size", "8", "--max-steps", "6", "--max-seq-length", "16", "--lr", "1e-2"],
+  ];
+  const a = `${dir}/ca`, b = `${dir}/cb`;
+  const straight = await runScript("train", [...recipe, "--out", a]);
+  assert.equal(straight.code, 0, straight.stderr);
+  const cfg = JSON.parse(await Deno.readTextFile(`${a}/adapter_config.json`));
+  assert.deepEqual([cfg.task_type, cfg.modules_to_save], ["SEQ_CLS", ["classifier", "score"]]);
+  assert.ok(!files(a).includes("model.safetensors"));
+  const stop = await runScript("train", [...recipe, "--out", b, "--stop-after", "4"]);
+  assert.equal(stop.code, 130, stop.stderr);
+  const resumed = await runScript("train", ["--resume", b]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.deepEqual(
+    await bytes(`${b}/adapter_model.safetensors`),
+    await bytes(`${a}/adapter_model.safetensors`),
+  );
+  const e = await runScript("eval", [
+    ...["--task", "classify", "--model", base, "--adapter", a, "--data", evalSet],
+    ...["--max-seq-length", "16", "--out", `${dir}/cpred/p.json`],
+  ]);
+  assert.equal(e.code, 0, e.stderr);
+  assert.equal(e.last!.accuracy, straight.last!.accuracy, "eval --adapter = the run's last eval");
+
+  const mlm = await runScript("train", [
+    ...[
+      "--task",
+      "mlm",
+      "--model",
+      base,
+      "--lora-targets",
+      "query,key,value",
+      "--text",
+      DATA,
+      "--validation-split-percentage",
+      "30",
+    ],
+    ...["--max-seq-length", "32", "--batch-size", "4", "--max-steps", "2", "--out", `${dir}/mlm`],
+  ]);
+  assert.equal(mlm.code, 0, mlm.stderr);
+  assert.match(mlm.stderr, LINE);
+  const mc = JSON.parse(await Deno.readTextFile(`${dir}/mlm/adapter_config.json`));
+  assert.deepEqual([mc.task_type, mc.modules_to_save], [null, null]);
 });
