@@ -1,14 +1,23 @@
 // Every CLI walked through each class of bad input (issue 17): a missing file, a malformed file,
-// a bad tokenizer, a bad config, a bad data row, an output clash, a bad flag value. Each is one
+// a bad tokenizer, a bad config, a bad data row, an output clash, a bad flag value, a LoRA
+// adapter that does not fit the model (a key, both shapes). Each is one
 // `error: <path or flag>: <what>` line (a bad flag adds the usage line), exit 2, no stack trace,
 // and nothing written. Combinations that cannot happen are listed in SKIPPED with the reason.
 
 import assert from "node:assert/strict";
 import { defaultSplits } from "../../mod.ts";
-import { toySentiment } from "../_data.ts";
+import { fixture, toySentiment } from "../_data.ts";
 import { errorLines, quickTrain, runScript } from "./_run.ts";
 
-type Class = "missing" | "malformed" | "tokenizer" | "config" | "row" | "output" | "flag";
+type Class =
+  | "missing"
+  | "malformed"
+  | "tokenizer"
+  | "config"
+  | "row"
+  | "output"
+  | "flag"
+  | "adapter";
 
 const dir = await Deno.makeTempDir({ prefix: "error_classes_" });
 addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
@@ -44,6 +53,13 @@ await write("preds.json", JSON.stringify({ x: "a" }));
 await write("a-file", "not a directory\n");
 await Deno.mkdir(at("old-run"));
 await write("old-run/metrics.jsonl", '{"step": 1}\n');
+
+await Deno.mkdir(at("bad-adapter"));
+await write("bad-adapter/adapter_config.json", "{ not json");
+// A PEFT adapter for another base (hidden size 24): every LoRA matrix has the wrong shape.
+const OTHER = fixture("lora_qa_odd/adapter");
+const MISFIT = `${OTHER}/adapter_model.safetensors`;
+const ADAPT = ["--model", model, "--adapter", OTHER];
 
 const NO = at("missing.json");
 const QA_TRAIN = ["--train", at("dev.json"), "--eval", at("dev.json"), "--config", "tiny"];
@@ -114,6 +130,7 @@ const CASES: Case[] = [
     args: [...QA_TRAIN_TOK, "--max-query-length", "0", ...OUT],
     names: "--max-query-length",
   },
+  { cli: "train", task: "qa", cls: "adapter", args: [...ADAPT, ...OUT], names: MISFIT },
   // train --task classify
   {
     cli: "train",
@@ -164,6 +181,13 @@ const CASES: Case[] = [
     args: [...CLS_TRAIN, "--max-seq-length", "x", ...OUT],
     names: "--max-seq-length",
   },
+  {
+    cli: "train",
+    task: "classify",
+    cls: "adapter",
+    args: [...CLS_TRAIN, ...ADAPT, ...OUT],
+    names: MISFIT,
+  },
   // train --task mlm
   { cli: "train", task: "mlm", cls: "missing", args: [...MLM, "--text", NO, ...OUT], names: NO },
   {
@@ -200,6 +224,13 @@ const CASES: Case[] = [
     cls: "flag",
     args: [...MLM, "--text", at("notes.txt"), "--mlm-probability", "2", ...OUT],
     names: "--mlm-probability",
+  },
+  {
+    cli: "train",
+    task: "mlm",
+    cls: "adapter",
+    args: [...MLM_TEXT, ...ADAPT, ...OUT],
+    names: MISFIT,
   },
   // eval --task qa
   ...evalCases("qa", [], at("dev.json"), at("broken.json"), at("row.json"), "--n-best"),
@@ -249,7 +280,44 @@ const CASES: Case[] = [
   { cli: "download", task: "", cls: "flag", args: ["a/b/c", "--to", at("dl")], names: "a/b/c" },
   // fill-mask
   ...fillMaskCases(),
+  // merge
+  ...mergeCases(),
 ];
+
+function mergeCases(): Case[] {
+  const out = ["--out", at("merged")];
+  const c = (cls: Class, args: string[], names: string): Case => ({
+    cli: "merge",
+    task: "",
+    cls,
+    args,
+    names,
+  });
+  return [
+    c(
+      "missing",
+      ["--model", model, "--adapter", at("none"), ...out],
+      `${at("none")}/adapter_config.json`,
+    ),
+    c(
+      "malformed",
+      ["--model", model, "--adapter", at("bad-adapter"), ...out],
+      `${at("bad-adapter")}/adapter_config.json`,
+    ),
+    c(
+      "tokenizer",
+      ["--model", at("bad-tok"), "--adapter", OTHER, ...out],
+      `${at("bad-tok")}/tokenizer.json`,
+    ),
+    c(
+      "config",
+      ["--model", at("bad-config"), "--adapter", OTHER, ...out],
+      `${at("bad-config")}/config.json`,
+    ),
+    c("output", [...ADAPT, "--out", at("a-file")], at("a-file")),
+    c("adapter", [...ADAPT, ...out], MISFIT),
+  ];
+}
 
 function evalCases(
   task: string,
@@ -284,6 +352,13 @@ function evalCases(
     { cli: "eval", task, cls: "row", args: run(model, row), names: row },
     { cli: "eval", task, cls: "output", args: run(model, good, ["--out", good]), names: good },
     { cli: "eval", task, cls: "flag", args: [...run(model, good), flag, "0"], names: flag },
+    {
+      cli: "eval",
+      task,
+      cls: "adapter",
+      args: [...run(model, good), "--adapter", OTHER],
+      names: MISFIT,
+    },
   ];
 }
 
@@ -316,6 +391,13 @@ function predictCases(task: string, input: string[], flag: string): Case[] {
       cls: "flag",
       args: ["--model", model, ...input, flag, "0"],
       names: flag,
+    },
+    {
+      cli: "predict",
+      task,
+      cls: "adapter",
+      args: [...ADAPT, ...input],
+      names: MISFIT,
     },
   ];
 }
@@ -371,6 +453,11 @@ const SKIPPED: Record<string, string> = {
   "fill_mask malformed": "fill-mask reads no data file",
   "fill_mask row": "fill-mask reads no data file",
   "fill_mask output": "fill-mask writes nothing",
+  "score adapter": "score reads no model",
+  "download adapter": "download does not load models",
+  "fill_mask adapter": "fill-mask takes no --adapter (a masked-LM adapter merges: deno task merge)",
+  "merge row": "merge reads no data",
+  "merge flag": "merge's flags are paths (each class above); a missing one is a usage error",
 };
 
 /** Every file under `d` with its size and mtime, to see that nothing was written. */
@@ -389,8 +476,17 @@ async function listing(d: string, prefix = ""): Promise<string[]> {
 
 Deno.test("the table covers every CLI and class, or says why not", () => {
   const clis = ["train qa", "train classify", "train mlm", "eval qa", "eval classify"];
-  clis.push("predict qa", "predict classify", "score", "download", "fill_mask");
-  const classes: Class[] = ["missing", "malformed", "tokenizer", "config", "row", "output", "flag"];
+  clis.push("predict qa", "predict classify", "score", "download", "fill_mask", "merge");
+  const classes: Class[] = [
+    "missing",
+    "malformed",
+    "tokenizer",
+    "config",
+    "row",
+    "output",
+    "flag",
+    "adapter",
+  ];
   const gaps: string[] = [];
   for (const c of clis) {
     for (const k of classes) {
