@@ -198,6 +198,30 @@ function canonicalKey(key: string): string {
     .replace(/\.(lora_[AB])\.(?!weight$)[^.]+\.weight$/, ".$1.weight");
 }
 
+// The file's A [r, in] and B [out, r] must have the config's r, checked before any adapter is
+// allocated: a config's r alone (1e12 in a corrupt file) would size the GPU buffers.
+function checkRanks(
+  tensors: ReadonlyMap<string, { shape: readonly number[] }>,
+  r: number,
+  path: string,
+  cfgPath: string,
+): void {
+  let matrices = 0;
+  for (const [key, { shape }] of tensors) {
+    const a = /\.lora_A(\.[^.]+)?\.weight$/.test(key);
+    if (!a && !/\.lora_B(\.[^.]+)?\.weight$/.test(key)) continue;
+    matrices++;
+    const rank = shape.length === 2 ? shape[a ? 0 : 1] : undefined;
+    if (rank !== r) {
+      throw new AdapterError(
+        path,
+        `key ${key} has shape [${shape}], not rank ${r} (the r of ${cfgPath})`,
+      );
+    }
+  }
+  if (!matrices) throw new AdapterError(path, "no lora_A or lora_B weights: not a LoRA adapter");
+}
+
 /**
  * Applies the PEFT LoRA adapter in `dir` to a loaded base `model` ({@linkcode applyLora} with
  * its `adapter_config.json`) and copies its weights: the A and B matrices and the
@@ -229,6 +253,7 @@ export async function loadAdapter(
   if (!(await fs.stat(path))?.isFile) throw new AdapterError(path, "no such file");
   const reader = await openSafetensors(path, fs);
   try {
+    checkRanks(reader.tensors, config.r, path, cfgPath);
     let state: LoraState;
     try {
       state = applyLora(model, { ...config, seed: opts.seed });
