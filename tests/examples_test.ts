@@ -57,6 +57,33 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "examples/squad_lora.ts trains a LoRA adapter on a SQuAD slice, saves it, reloads it and evaluates",
+  ignore: withoutData("squad/dev-v1.1.json"),
+  async fn() {
+    const r = await runDeno([
+      ...["run", "-A", "examples/squad_lora.ts"],
+      ...["--train-questions", "200", "--eval-questions", "40", "--pretrain-steps", "10"],
+      ...["--steps", "12"],
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /^trainable params: [\d,]+ \|\| all params: [\d,]+ \|\| trainable%: \d+\.\d{4}$/m,
+    );
+    const j = lastJson(r.stdout);
+    assert.equal(j.examples, 40);
+    assert.deepEqual(j.adapter_files, ["adapter_config.json", "adapter_model.safetensors"]);
+    // The reloaded adapter answers as the trained model did; numbers are printed, not judged.
+    assert.equal(j.lora_f1, j.lora_trained_f1);
+    for (const k of ["lora_exact_match", "lora_f1", "full_exact_match", "full_f1"]) {
+      assert.ok(j[k] >= 0 && j[k] <= 100, `${k}: ${j[k]}`);
+    }
+    assert.match(r.stdout, /LoRA \(reloaded adapter\) EM \d+\.\d\d F1 .*full fine-tuning EM/);
+  },
+});
+
 type Tour = {
   pretrained: boolean;
   tokens: string[];
