@@ -10,6 +10,7 @@ import {
   attentionMemory,
   layerFwdBwd,
   liveBytes,
+  type LoraSetup,
   matmulTime,
   memory,
   trainTime,
@@ -120,7 +121,7 @@ const torch = args.has("--skip-torch") ? { error: "skipped (--skip-torch)" } : (
  * process rather than failing an allocation: there a 1-layer, batch-1 probe is scaled up
  * first, and the full step is skipped, with the reason, if it would not fit.
  */
-async function baseMemory(): ReturnType<typeof memory> {
+async function baseMemory(lora: LoraSetup | null = null): ReturnType<typeof memory> {
   const { layers, batch } = RUNS.base;
   if (info.isFallback && layers * batch > 1) {
     const probe = await memory(1, 1, TRAIN.seq, SIZES.base);
@@ -138,12 +139,19 @@ async function baseMemory(): ReturnType<typeof memory> {
       };
     }
   }
-  return await memory(layers, batch, TRAIN.seq, SIZES.base);
+  return await memory(layers, batch, TRAIN.seq, SIZES.base, lora);
 }
 const memName = `BERT-base memory (${RUNS.base.layers} layers, batch ${RUNS.base.batch})`;
 const mem = await section(memName, baseMemory);
 if (mem && "error" in mem) errors[memName] = mem.error;
 const memOk = mem && !("error" in mem) ? mem : null;
+// The same step with LoRA as PEFT sets it up for BERT QA: r 8 on query and value, the head
+// trained in full; gradients and AdamW moments for those parameters only.
+const LORA: LoraSetup = { r: 8, alpha: 8, targets: ["query", "value"] };
+const loraName = `${memName} with LoRA (r ${LORA.r}, ${LORA.targets.join(",")})`;
+const memLora = await section(loraName, () => baseMemory(LORA));
+if (memLora && "error" in memLora) errors[loraName] = memLora.error;
+const memLoraOk = memLora && !("error" in memLora) ? memLora : null;
 
 // The fused flash kernel's extra memory is O(S); the unfused path stores [A, S, S] scores.
 const attn: Record<string, number | null> = {};
@@ -183,6 +191,8 @@ const result: BenchResult = {
   train: { ...TRAIN, optimizer: "AdamW", clip: 1.0, dropout: 0.1 },
   memory_base: memOk ?? { ...RUNS.base, error: errors[memName] ?? null },
   peak_train_bytes_base: memOk?.train_peak_bytes ?? null,
+  memory_base_lora: memLoraOk ?? { ...RUNS.base, error: errors[loraName] ?? null },
+  peak_train_bytes_base_lora: memLoraOk?.train_peak_bytes ?? null,
   peak_infer_bytes_base: memOk?.infer_peak_bytes ?? null,
   attention: { batch: 1, hidden: LAYER.hidden, heads: LAYER.heads, training: true },
   attention_extra_bytes: attn,

@@ -21,6 +21,7 @@ import {
   DropoutCtx,
 } from "../../src/models/bert.ts";
 import { BertForQuestionAnswering } from "../../src/models/bert_qa.ts";
+import { applyLora } from "../../src/models/lora.ts";
 import { type BertConfig, bertConfig } from "../../src/models/config.ts";
 import { scope, Tensor } from "../../src/tensor.ts";
 import { LAYER, type MatmulShape, type ModelSize, VOCAB } from "./spec.ts";
@@ -228,6 +229,10 @@ export interface MemoryReport {
   batch: number;
   seq: number;
   params: number;
+  /** Parameters with gradients and AdamW moments (all of them without LoRA). */
+  trainable_params: number;
+  /** The LoRA setup (PEFT's defaults for BERT QA: r 8 on query and value), or null. */
+  lora: LoraSetup | null;
   train_peak_bytes: number;
   param_bytes: number;
   grad_bytes: number;
@@ -239,15 +244,25 @@ export interface MemoryReport {
   infer_ms: number;
 }
 
+/** LoRA adapters for {@linkcode memory}. */
+export interface LoraSetup {
+  r: number;
+  alpha: number;
+  targets: string[];
+}
+
 /**
  * Peak pool bytes (above what was live before the model existed) of one BERT-base training
- * step with the AdamW moments already allocated, then of one inference pass (no tape).
+ * step with the AdamW moments already allocated, then of one inference pass (no tape). With
+ * `lora`, the base is frozen and only the adapters and the QA head train (PEFT's setup), so
+ * gradients and moments exist for those alone.
  */
 export async function memory(
   layers: number,
   batch: number,
   seq: number,
   size: ModelSize,
+  lora: LoraSetup | null = null,
 ): Promise<MemoryReport | { error: string }> {
   const pool = gpu().pool;
   await sync();
@@ -256,6 +271,7 @@ export async function memory(
   let trainer: Trainer<ReturnType<typeof randomBatch>> | null = null;
   try {
     model = new BertForQuestionAnswering(configOf(size, layers), { seed: 0 });
+    if (lora) applyLora(model, { ...lora, seed: 0 });
     const data = randomBatch(batch, seq, 6);
     trainer = trainerFor(model, data);
     const opt = trainer.opt;
@@ -268,11 +284,13 @@ export async function memory(
       v: params.map((p) => zeros(p.shape)),
     });
     await sync();
-    const paramBytes = pooledBytes(params);
+    const all = model.namedParameters().map(([, t]) => t);
+    const paramBytes = pooledBytes(all);
     const st = opt.state();
     const optBytes = pooledBytes([...st.m, ...st.v]);
-    // Gradients have their parameters' shapes, so the pool gives them the same size classes.
-    const gradBytes = paramBytes;
+    // Gradients have their trainable parameters' shapes, so the pool gives them the same size
+    // classes; frozen weights get none.
+    const gradBytes = pooledBytes(params);
     pool.resetPeak();
     let t0 = performance.now();
     await trainStep(trainer, 1);
@@ -293,7 +311,9 @@ export async function memory(
       layers,
       batch,
       seq,
-      params: params.reduce((a, p) => a + p.size, 0),
+      params: all.reduce((a, p) => a + p.size, 0),
+      trainable_params: params.reduce((a, p) => a + p.size, 0),
+      lora,
       train_peak_bytes: trainPeak,
       param_bytes: paramBytes,
       grad_bytes: gradBytes,

@@ -23,6 +23,7 @@ export interface BenchResult {
   tfjs_layer_fwd_bwd_ms: number | null;
   tfjs_layer_max_abs_diff: number | null;
   memory_base: MemoryReport | { layers: number; batch: number; error: string | null };
+  memory_base_lora?: MemoryReport | { layers: number; batch: number; error: string | null };
   attention_extra_bytes: Record<string, number | null>;
   live: LiveReport | null;
   errors: Record<string, string>;
@@ -84,6 +85,17 @@ export function formatReport(r: BenchResult): string {
         ` + AdamW ${mib(m.optimizer_bytes)} + activations ${mib(m.activation_bytes)}`,
       `${what}, inference (${inferS} s): peak ${mib(m.infer_peak_bytes)}` +
         ` = params ${mib(m.param_bytes)} + activations ${mib(m.infer_activation_bytes)}`,
+    );
+  }
+  const ml = r.memory_base_lora;
+  if (ml && "train_peak_bytes" in ml && ml.lora) {
+    const pct = (100 * ml.trainable_params / ml.params).toFixed(2);
+    lines.push(
+      `  with LoRA (r ${ml.lora.r} on ${ml.lora.targets.join(",")}; ${ml.trainable_params} of ` +
+        `${ml.params} params trainable, ${pct}%), one training step ` +
+        `(${(ml.train_step_ms / 1000).toFixed(1)} s): peak ${mib(ml.train_peak_bytes)}` +
+        ` = params ${mib(ml.param_bytes)} + grads ${mib(ml.grad_bytes)}` +
+        ` + AdamW ${mib(ml.optimizer_bytes)} + activations ${mib(ml.activation_bytes)}`,
     );
   }
   const attn = Object.entries(r.attention_extra_bytes).map(([s, b]) => `seq ${s} ${mib(b)}`);
