@@ -1,10 +1,9 @@
 // LoRA through the CLIs, as a user runs them: `train --lora-*` over a quick-trained base saves
 // PEFT's adapter files (no copy of the base), prints PEFT's trainable-parameter line, resumes
-// bit-exact, trains in f16; eval/predict --adapter; --merge and `merge` answer as the adapter.
+// bit-exact, trains in f16; eval --adapter (merging: tests/cli/merge_test.ts).
 
 import assert from "node:assert/strict";
 import { defaultSplits } from "../../mod.ts";
-import { assertClose } from "../_helpers.ts";
 import { toySentiment } from "../_data.ts";
 import { errorLines, quickTrain, runScript } from "./_run.ts";
 
@@ -83,86 +82,6 @@ Deno.test("train --lora-*: PEFT's line once; adapter files at the root and in be
     await bytes(`${dir}/c/adapter_model.safetensors`),
     await bytes(`${a}/adapter_model.safetensors`),
   );
-});
-
-type Entry = { text: string; start_logit: number; end_logit: number };
-
-async function nbestLogits(path: string): Promise<Map<string, number[]>> {
-  const n: Record<string, Entry[]> = JSON.parse(await Deno.readTextFile(path));
-  const m = new Map<string, number[]>();
-  // Spans whose text is unique in the list: a text found in two windows has two sets of logits.
-  for (const [id, l] of Object.entries(n)) {
-    const count = new Map<string, number>();
-    for (const e of l) count.set(e.text, (count.get(e.text) ?? 0) + 1);
-    for (const e of l) {
-      if (count.get(e.text) === 1) m.set(`${id}\t${e.text}`, [e.start_logit, e.end_logit]);
-    }
-  }
-  return m;
-}
-
-Deno.test("--merge and `deno task merge` write a plain checkpoint that answers as --adapter (n-best logits within 1e-5); predict --adapter", async () => {
-  const run = `${dir}/m`;
-  const t = await runScript("train", [...LORA, "--lora-dropout", "0", "--out", run, "--merge"]);
-  assert.equal(t.code, 0, t.stderr);
-  assert.deepEqual(
-    files(`${run}/merged`).filter((f) =>
-      !f.startsWith("tok") && f !== "vocab.txt" && f !== "special_tokens_map.json"
-    ),
-    ["config.json", "model.safetensors"],
-  );
-  const m = await runScript("merge", ["--model", base, "--adapter", run, "--out", `${dir}/merged`]);
-  assert.equal(m.code, 0, m.stderr);
-  assert.deepEqual(m.last, {
-    out: `${dir}/merged`,
-    merged: 6,
-    architecture: "BertForQuestionAnswering",
-  });
-  assert.deepEqual(
-    await bytes(`${dir}/merged/model.safetensors`),
-    await bytes(`${run}/merged/model.safetensors`),
-  );
-
-  const evalOf = async (name: string, model: string[]) => {
-    const r = await runScript("eval", [
-      ...model,
-      "--data",
-      DATA,
-      "--out",
-      `${dir}/${name}/pred.json`,
-      ...["--max-seq-length", "128", "--doc-stride", "48", "--n-best", "64"],
-    ]);
-    assert.equal(r.code, 0, r.stderr);
-    return { r, logits: await nbestLogits(`${dir}/${name}/nbest_predictions.json`) };
-  };
-  const withAdapter = await evalOf("ad", ["--model", base, "--adapter", run]);
-  const merged = await evalOf("mg", ["--model", `${dir}/merged`]);
-  const plain = await evalOf("pl", ["--model", base]);
-  const keys = [...withAdapter.logits.keys()].filter((k) => merged.logits.has(k));
-  assert.ok(keys.length > 20, `${keys.length} spans compared`);
-  assertClose(
-    keys.flatMap((k) => merged.logits.get(k)!),
-    keys.flatMap((k) => withAdapter.logits.get(k)!),
-    { atol: 1e-5, rtol: 0 },
-    "merged vs adapter",
-  );
-  const same = keys.filter((k) => plain.logits.has(k));
-  assert.ok(
-    same.some((k) => Math.abs(plain.logits.get(k)![0] - withAdapter.logits.get(k)![0]) > 1e-3),
-    "the adapter changes the logits",
-  );
-
-  const q = data.data[0].paragraphs[0];
-  const ask = ["--question", q.qas[0].question, "--context", q.context, "--top-k", "3"];
-  const pa = await runScript("predict", ["--model", base, "--adapter", run, ...ask]);
-  const pm = await runScript("predict", ["--model", `${dir}/merged`, ...ask]);
-  assert.equal(pa.code, 0, pa.stderr);
-  const answers = (r: typeof pa) => (r.last!.answers as { answer: string; score: number }[]);
-  assert.deepEqual(answers(pa).map((x) => x.answer), answers(pm).map((x) => x.answer));
-  assertClose(answers(pa).map((x) => x.score), answers(pm).map((x) => x.score), {
-    atol: 2e-5,
-    rtol: 0,
-  }, "predict scores");
 });
 
 Deno.test("train --lora with --precision f16 runs and saves the adapter", async () => {
