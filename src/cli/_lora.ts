@@ -138,6 +138,17 @@ export function loraFlags(f: Flags, usage: string): LoraOptions {
   return out;
 }
 
+/**
+ * A resumed run merges at its end if its first session or this one said `--merge`; a run
+ * without adapters has nothing to merge.
+ */
+export function resumeMerge(o: LoraOptions, f: Flags, usage: string): void {
+  if (f.merge && !isLoraRun(o)) {
+    throw new UsageError("--merge folds LoRA adapters: the run being resumed has none", usage);
+  }
+  o.merge = !!(o.merge || f.merge);
+}
+
 /** Whether a run trains adapters. */
 export function isLoraRun(o: LoraOptions): boolean {
   return !!o.lora || o.adapter !== undefined;

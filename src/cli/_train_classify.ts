@@ -30,6 +30,7 @@ import {
   isLoraRun,
   loraFlags,
   type LoraOptions,
+  resumeMerge,
   writeMerged,
 } from "./_lora.ts";
 
@@ -198,7 +199,7 @@ export async function resumeClassify(
   const { st, resume } = savedRun<ClassifyOptions, DataSpec>(p);
   const fresh = recipe({ train: st.data.train, eval: st.data.eval, ...f }, usage);
   const o = resumeOptions(f, usage, dir, p.step, st, fresh, RECIPE_KEYS);
-  o.merge = !!(o.merge || f.merge);
+  resumeMerge(o, f, usage);
   o.precision = await startGpu(o.precision ?? "f32");
   // A LoRA run's checkpoints hold the adapter only: the base comes from where it came from.
   const lora = isLoraRun(o);

@@ -31,6 +31,7 @@ import {
   isLoraRun,
   loraFlags,
   type LoraOptions,
+  resumeMerge,
   writeMerged,
 } from "./_lora.ts";
 
@@ -235,7 +236,7 @@ export async function resumeMlm(
   const { st, resume } = savedRun<MlmOptions, DataSpec>(p);
   const fresh = recipe({ text: st.data.text, ...f }, usage);
   const o = resumeOptions(f, usage, dir, p.step, st, fresh, MLM_RECIPE_KEYS);
-  o.merge = !!(o.merge || f.merge);
+  resumeMerge(o, f, usage);
   const text = await loadText(st.data);
   o.precision = await startGpu(o.precision ?? "f32");
   // A LoRA run's checkpoints hold the adapter only: the base comes from where it came from.

@@ -51,6 +51,7 @@ import {
   LORA_HELP,
   loraFlags,
   type LoraOptions,
+  resumeMerge,
   writeMerged,
 } from "./_lora.ts";
 
@@ -277,7 +278,7 @@ async function cutQuestions(
 async function resumeQa(dir: string, f: QaFlags, p: TrainerPointer & { dir: string }) {
   const { st, resume } = savedRun<QaOptions, DataSpec>(p);
   const o = resumeOptions(f, USAGE, dir, p.step, st, recipe(f), QA_RECIPE_KEYS);
-  o.merge = !!(o.merge || f.merge);
+  resumeMerge(o, f, USAGE);
   const data = await loadData(st.data);
   o.precision = await startGpu(o.precision ?? "f32");
   // A LoRA run's checkpoints hold the adapter only: the base comes from where it came from.

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { defaultSplits } from "../../mod.ts";
 import { toySentiment } from "../_data.ts";
+import { HAS_F16 } from "../_helpers.ts";
 import { errorLines, quickTrain, runScript } from "./_run.ts";
 
 const base = await quickTrain();
@@ -97,6 +98,9 @@ Deno.test("train --lora with --precision f16 runs and saves the adapter", async 
   assert.equal(r.code, 0, r.stderr);
   assert.ok(files(`${dir}/h`).includes("adapter_model.safetensors"));
   assert.ok(Number.isFinite(r.last!.f1 as number));
+  // Where the adapter has shader-f16 the run is in f16: it logs its loss scale.
+  const metrics = await Deno.readTextFile(`${dir}/h/metrics.jsonl`);
+  assert.equal(/"loss_scale"/.test(metrics), HAS_F16, metrics.slice(0, 300));
 });
 
 Deno.test("LoRA flags: bad values, no --model, --adapter with --lora-*, --merge alone are usage errors (exit 2)", async () => {
@@ -107,9 +111,11 @@ Deno.test("LoRA flags: bad values, no --model, --adapter with --lora-*, --merge 
     [["--model", base, "--lora-dropout", "1"], /--lora-dropout: must be a number/],
     [["--model", base, "--adapter", base, "--lora-r", "4"], /--adapter takes r, alpha/],
     [["--model", base, "--merge"], /--merge folds LoRA adapters/],
+    [["--resume", base, "--merge"], /--merge folds LoRA adapters: the run being resumed has none/],
   ];
   for (const [args, re] of cases) {
-    const r = await runScript("train", [...args, "--out", `${dir}/never`]);
+    const out = args[0] === "--resume" ? [] : ["--out", `${dir}/never`];
+    const r = await runScript("train", [...args, ...out]);
     assert.equal(r.code, 2, `${args}: ${r.stderr}`);
     assert.match(errorLines(r.stderr)[0], re);
   }
