@@ -16,11 +16,12 @@ import { loadTokenizerDir, tokenizerForModel } from "../text/tokenizer_dir.ts";
 import { UsageError } from "./_common.ts";
 import { intFlag, precisionFlag } from "./_flags.ts";
 import { checkOutputs, modelInputs } from "./_outputs.ts";
-import { adapterInputs, withAdapter } from "./_lora.ts";
+import { adapterInputs, notAnAdapter, withAdapter } from "./_lora.ts";
 import { type Flags, startGpu } from "./_train_shared.ts";
 
 /** Loads the model directory, its tokenizer and a LoRA adapter over it, at `precision`. */
 async function open(dir: string, precision: "f32" | "f16", adapter: string | undefined) {
+  await notAnAdapter(dir);
   const loaded = await loadTokenizerDir(dir);
   setMatmulPrecision(await startGpu(precision));
   const { model } = await loadBertForSequenceClassification(dir, { quiet: true });
@@ -47,6 +48,7 @@ export async function evalClassify(f: Flags, usage: string): Promise<void> {
     ...adapterInputs(f.adapter as string | undefined),
   ]);
   // Data first, read with the model's labels: a bad file fails before the GPU is touched.
+  await notAnAdapter(f.model as string);
   const c = await readBertConfig(`${f.model}/config.json`);
   const data = await loadTextDataset(f.data as string, {
     label2id: c.label2id,

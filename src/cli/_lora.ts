@@ -8,7 +8,7 @@ import type { BertConfig } from "../models/config.ts";
 import type { Module } from "../nn/module.ts";
 import type { TextTokenizer } from "../text/tokenizer.ts";
 import type { TaskEvaluation, TrainTask } from "../train/trainer.ts";
-import { UsageError } from "./_common.ts";
+import { DataError, UsageError } from "./_common.ts";
 import { intFlag, numFlag } from "./_flags.ts";
 import type { Flags } from "./_train_shared.ts";
 
@@ -62,6 +62,26 @@ export function adapterInputs(dir: string | undefined): { flag: string; path: st
 /** Loads the adapter in `dir` (if any) over `model`, for inference. */
 export async function withAdapter(model: Module, dir: string | undefined): Promise<void> {
   if (dir !== undefined) await loadAdapter(model, dir);
+}
+
+/**
+ * A LoRA run dir (or any adapter directory) given as `--model` is refused with the command
+ * that reads it: its base as --model, the directory as --adapter.
+ */
+export async function notAnAdapter(dir: string | undefined): Promise<void> {
+  if (dir === undefined) return;
+  const isFile = async (f: string) => (await Deno.stat(`${dir}/${f}`).catch(() => null))?.isFile;
+  if (await isFile("config.json") || !(await isFile("adapter_config.json"))) return;
+  let base: unknown = null;
+  try {
+    base =
+      JSON.parse(await Deno.readTextFile(`${dir}/adapter_config.json`)).base_model_name_or_path;
+  } catch { /* named as BASE below */ }
+  throw new DataError(
+    dir,
+    `is a LoRA adapter, not a model: give --model ${typeof base === "string" ? base : "BASE"} ` +
+      `--adapter ${dir}`,
+  );
 }
 
 /** A run's LoRA recipe, saved with its options. */

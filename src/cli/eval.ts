@@ -22,7 +22,7 @@ import { setMatmulPrecision } from "../ops/matmul.ts";
 import { startGpu } from "./_train_shared.ts";
 import { evalClassify } from "./_classify.ts";
 import { checkOutputs, modelInputs } from "./_outputs.ts";
-import { ADAPTER_FLAG, ADAPTER_HELP, adapterInputs, withAdapter } from "./_lora.ts";
+import { ADAPTER_FLAG, ADAPTER_HELP, adapterInputs, notAnAdapter, withAdapter } from "./_lora.ts";
 
 const USAGE =
   "usage: deno task eval [--task qa|classify] --model DIR [--adapter DIR] --data FILE " +
@@ -97,6 +97,7 @@ export async function main(args: string[]): Promise<void> {
     { flag: "--out", path: out, kind: "file", what: "the predictions" },
     { flag: "--out", path: nbestPath, kind: "file", what: "the n-best list" },
   ], [{ flag: "--data", path: f.data }, ...modelInputs(f.model), ...adapterInputs(f.adapter)]);
+  await notAnAdapter(f.model);
   const data = await loadSquad(f.data, { mode: "eval" });
   metric ??= data.examples.some((e) => /\p{Script=Hangul}/u.test(e.context)) ? "korquad" : "squad";
   setMatmulPrecision(await startGpu(precision));

@@ -1,6 +1,6 @@
 // `predict`: answers one question about one context, with scores.
 
-import { ADAPTER_FLAG, ADAPTER_HELP, withAdapter } from "./_lora.ts";
+import { ADAPTER_FLAG, ADAPTER_HELP, notAnAdapter, withAdapter } from "./_lora.ts";
 import { initGpu } from "../gpu/device.ts";
 import { prepareEvalFeatures, truncateQuestions } from "../qa/features.ts";
 import { predictLogits } from "../qa/evaluate.ts";
@@ -69,6 +69,7 @@ export async function main(args: string[]): Promise<void> {
   const topK = intFlag(f["top-k"], "top-k", USAGE, 1, 1000) ?? 1;
   const win = windowFlags(f, USAGE, { maxSeqLength: 384, docStride: 128 });
   const maxAnswerLength = intFlag(f["max-answer-length"], "max-answer-length", USAGE, 1, 512) ?? 30;
+  await notAnAdapter(f.model);
   await initGpu();
   const { model, tokenizer } = await loadQaModelDir(f.model, { quiet: true });
   await withAdapter(model, f.adapter);

@@ -79,6 +79,14 @@ Deno.test("train --lora-*: PEFT's line once; adapter files at the root and in be
   assert.match(c.stderr, LINE);
   const cc = JSON.parse(await Deno.readTextFile(`${dir}/c/adapter_config.json`));
   assert.deepEqual(cc.target_modules, cfg.target_modules);
+
+  // The run dir is an adapter, not a model: eval says how to read it.
+  const e = await runScript("eval", ["--model", a, "--data", DATA, "--out", `${dir}/e.json`]);
+  assert.equal(e.code, 2);
+  assert.equal(
+    errorLines(e.stderr)[0],
+    `error: ${a}: is a LoRA adapter, not a model: give --model ${base} --adapter ${a}`,
+  );
   assert.notDeepEqual(
     await bytes(`${dir}/c/adapter_model.safetensors`),
     await bytes(`${a}/adapter_model.safetensors`),
