@@ -389,11 +389,17 @@ function recipe(f: QaFlags): { opts: QaOptions; spec: DataSpec } {
 // `--text a.txt b.json` names several files, as `--text a.txt --text b.json` does.
 function fileLists(args: string[]): string[] {
   const out: string[] = [];
-  let list = false;
+  let list: string | null = null; // the list flag the last arguments belong to
+  let fresh = false; // whether the next argument is that flag's own value
   for (const a of args) {
-    if (a.startsWith("-")) list = a === "--text" || a === "--eval-text";
-    else if (list && out.at(-1) !== "--text" && out.at(-1) !== "--eval-text") {
-      out.push(out.findLast((x) => x === "--text" || x === "--eval-text")!);
+    if (a.startsWith("-")) {
+      const name = a.split("=")[0];
+      list = name === "--text" || name === "--eval-text" ? name : null;
+      fresh = list !== null && !a.includes("=");
+    } else if (list && !fresh) {
+      out.push(list);
+    } else {
+      fresh = false;
     }
     out.push(a);
   }
