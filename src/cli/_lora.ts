@@ -7,10 +7,11 @@ import { saveModel } from "../models/checkpoint.ts";
 import type { BertConfig } from "../models/config.ts";
 import type { Module } from "../nn/module.ts";
 import type { TextTokenizer } from "../text/tokenizer.ts";
-import type { TaskEvaluation, TrainTask } from "../train/trainer.ts";
+import type { ResumeState, TaskEvaluation, TrainerOptions, TrainTask } from "../train/trainer.ts";
+import type { TrainerPointer } from "../train/checkpoint.ts";
 import { DataError, UsageError } from "./_common.ts";
 import { intFlag, numFlag } from "./_flags.ts";
-import type { Flags } from "./_train_shared.ts";
+import { type Flags, resumeOptions, savedRun } from "./_train_shared.ts";
 
 /** The LoRA flags of `train`: the recipe (`--lora-*`), `--adapter` to continue, `--merge`. */
 export const LORA_FLAGS = {
@@ -159,14 +160,25 @@ export function loraFlags(f: Flags, usage: string): LoraOptions {
 }
 
 /**
- * A resumed run merges at its end if its first session or this one said `--merge`; a run
- * without adapters has nothing to merge.
+ * A resumed run's options, flags checked against its recipe (see `resumeOptions`), its data
+ * spec and trainer state. It merges at its end if its first session or this one said
+ * `--merge`; a run without adapters has nothing to merge.
  */
-export function resumeMerge(o: LoraOptions, f: Flags, usage: string): void {
+export function resumedRun<O extends TrainerOptions & LoraOptions, D>(
+  dir: string,
+  f: Flags,
+  p: TrainerPointer & { dir: string },
+  usage: string,
+  fresh: (data: D) => { opts: O; spec: D },
+  keys: Record<string, string>,
+): { o: O; data: D; resume: ResumeState } {
+  const { st, resume } = savedRun<O, D>(p);
+  const o = resumeOptions(f, usage, dir, p.step, st, fresh(st.data), keys);
   if (f.merge && !isLoraRun(o)) {
     throw new UsageError("--merge folds LoRA adapters: the run being resumed has none", usage);
   }
   o.merge = !!(o.merge || f.merge);
+  return { o, data: st.data, resume };
 }
 
 /** Whether a run trains adapters. */

@@ -17,8 +17,6 @@ import {
   checkFreshRun,
   type Flags,
   replaceOldRun,
-  resumeOptions,
-  savedRun,
   scratchConfig,
   scratchTokenizer,
   startGpu,
@@ -30,7 +28,7 @@ import {
   isLoraRun,
   loraFlags,
   type LoraOptions,
-  resumeMerge,
+  resumedRun,
   writeMerged,
 } from "./_lora.ts";
 
@@ -196,10 +194,14 @@ export async function resumeClassify(
   p: TrainerPointer & { dir: string },
   usage: string,
 ): Promise<void> {
-  const { st, resume } = savedRun<ClassifyOptions, DataSpec>(p);
-  const fresh = recipe({ train: st.data.train, eval: st.data.eval, ...f }, usage);
-  const o = resumeOptions(f, usage, dir, p.step, st, fresh, RECIPE_KEYS);
-  resumeMerge(o, f, usage);
+  const { o, data: spec, resume } = resumedRun<ClassifyOptions, DataSpec>(
+    dir,
+    f,
+    p,
+    usage,
+    (d) => recipe({ train: d.train, eval: d.eval, ...f }, usage),
+    RECIPE_KEYS,
+  );
   o.precision = await startGpu(o.precision ?? "f32");
   // A LoRA run's checkpoints hold the adapter only: the base comes from where it came from.
   const lora = isLoraRun(o);
@@ -208,10 +210,10 @@ export async function resumeClassify(
   const { model } = await loadBertForSequenceClassification(from, { quiet: true, seed: o.seed });
   const tokenizer = tokenizerForModel(from, loaded, model.config);
   if (lora) await attachLora(model, o, o.seed, p.dir);
-  const data = await loadData(st.data, {
+  const data = await loadData(spec, {
     label2id: model.config.label2id,
     numLabels: model.config.num_labels,
   });
   console.error(`resuming ${dir} after step ${p.step}`);
-  await run(model, tokenizer, data, o, st.data, resume);
+  await run(model, tokenizer, data, o, spec, resume);
 }

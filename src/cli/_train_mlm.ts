@@ -18,8 +18,6 @@ import {
   checkFreshRun,
   type Flags,
   replaceOldRun,
-  resumeOptions,
-  savedRun,
   scratchConfig,
   scratchTokenizer,
   startGpu,
@@ -31,7 +29,7 @@ import {
   isLoraRun,
   loraFlags,
   type LoraOptions,
-  resumeMerge,
+  resumedRun,
   writeMerged,
 } from "./_lora.ts";
 
@@ -233,16 +231,20 @@ export async function resumeMlm(
   p: TrainerPointer & { dir: string },
   usage: string,
 ): Promise<void> {
-  const { st, resume } = savedRun<MlmOptions, DataSpec>(p);
-  const fresh = recipe({ text: st.data.text, ...f }, usage);
-  const o = resumeOptions(f, usage, dir, p.step, st, fresh, MLM_RECIPE_KEYS);
-  resumeMerge(o, f, usage);
-  const text = await loadText(st.data);
+  const { o, data: spec, resume } = resumedRun<MlmOptions, DataSpec>(
+    dir,
+    f,
+    p,
+    usage,
+    (d) => recipe({ text: d.text, ...f }, usage),
+    MLM_RECIPE_KEYS,
+  );
+  const text = await loadText(spec);
   o.precision = await startGpu(o.precision ?? "f32");
   // A LoRA run's checkpoints hold the adapter only: the base comes from where it came from.
   const lora = isLoraRun(o);
   const { model, tokenizer } = await loadMaskedLmDir(lora ? o.base! : p.dir, { quiet: true });
   if (lora) await attachLora(model, o, o.seed, p.dir);
   console.error(`resuming ${dir} after step ${p.step}`);
-  await run(model, tokenizer, text, o, st.data, resume);
+  await run(model, tokenizer, text, o, spec, resume);
 }

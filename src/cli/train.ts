@@ -34,8 +34,6 @@ import {
   checkFreshRun,
   checkModelFlags,
   replaceOldRun,
-  resumeOptions,
-  savedRun,
   scratchConfig,
   scratchTokenizer,
   startGpu,
@@ -51,7 +49,7 @@ import {
   LORA_HELP,
   loraFlags,
   type LoraOptions,
-  resumeMerge,
+  resumedRun,
   writeMerged,
 } from "./_lora.ts";
 
@@ -276,10 +274,15 @@ async function cutQuestions(
 
 /** Continues the QA run in `dir` from its last verified checkpoint `p`. */
 async function resumeQa(dir: string, f: QaFlags, p: TrainerPointer & { dir: string }) {
-  const { st, resume } = savedRun<QaOptions, DataSpec>(p);
-  const o = resumeOptions(f, USAGE, dir, p.step, st, recipe(f), QA_RECIPE_KEYS);
-  resumeMerge(o, f, USAGE);
-  const data = await loadData(st.data);
+  const { o, data: spec, resume } = resumedRun<QaOptions, DataSpec>(
+    dir,
+    f,
+    p,
+    USAGE,
+    () => recipe(f),
+    QA_RECIPE_KEYS,
+  );
+  const data = await loadData(spec);
   o.precision = await startGpu(o.precision ?? "f32");
   // A LoRA run's checkpoints hold the adapter only: the base comes from where it came from.
   const lora = isLoraRun(o);
@@ -290,7 +293,7 @@ async function resumeQa(dir: string, f: QaFlags, p: TrainerPointer & { dir: stri
   if (lora) await attachLora(model, o, o.seed, p.dir);
   const { train, evalSet } = await cutQuestions(data, tokenizer, o.maxQueryLength);
   console.error(`resuming ${dir} after step ${p.step}`);
-  await trainAndReport(model, tokenizer, train, evalSet, o, st.data, resume);
+  await trainAndReport(model, tokenizer, train, evalSet, o, spec, resume);
 }
 
 /** Trains (a LoRA run saving its adapter), merges with --merge, and reports. */
