@@ -98,6 +98,9 @@ export * from "./src/qa/task.ts";
 export * from "./src/qa/model_dir.ts";
 export * from "./src/qa/synthetic.ts";
 
+// Open-domain QA: retrievers behind one interface.
+export * from "./src/retrieval/retriever.ts";
+
 // Text classification.
 export * from "./src/classify/dataset.ts";
 export * from "./src/classify/metrics.ts";
