@@ -8,20 +8,34 @@ import { assertClose, gradcheck, randn, rng } from "../_helpers.ts";
 const FWD = { atol: 5e-8, rtol: 5e-7 };
 const BWD = { atol: 1.5e-8, rtol: 1.5e-6 };
 
-/** Float64 reference: mean over counted rows of lse(x) - x[label] (NaN if none counted). */
-function ceRef(x: ArrayLike<number>, labels: ArrayLike<number>, c: number, ignore = -100) {
-  let sum = 0, count = 0;
+/**
+ * Float64 reference: mean over counted rows of (1 - eps)(lse(x) - x[label]) + eps (lse(x) -
+ * mean x), HF LabelSmoother's nll and smoothed terms (NaN if no row counted).
+ */
+function ceRef(
+  x: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  c: number,
+  ignore = -100,
+  eps = 0,
+) {
+  let nll = 0, smoothed = 0, count = 0;
   for (let r = 0; r < labels.length; r++) {
     const label = labels[r];
     if (label === ignore || label < 0 || label >= c) continue;
     let m = -Infinity;
     for (let j = 0; j < c; j++) m = Math.max(m, x[r * c + j]);
-    let s = 0;
-    for (let j = 0; j < c; j++) s += Math.exp(x[r * c + j] - m);
-    sum += m + Math.log(s) - x[r * c + label];
+    let s = 0, sx = 0;
+    for (let j = 0; j < c; j++) {
+      s += Math.exp(x[r * c + j] - m);
+      sx += x[r * c + j];
+    }
+    const lse = m + Math.log(s);
+    nll += lse - x[r * c + label];
+    smoothed += c * lse - sx; // sum over classes of -log p
     count++;
   }
-  return [sum / count];
+  return [(1 - eps) * nll / count + eps * smoothed / (count * c)];
 }
 
 /** Float64 gradient of the mean loss: (softmax - onehot) / count on counted rows. */
@@ -138,4 +152,124 @@ Deno.test("cross-entropy over 131,101 classes binds the logits by row ranges", a
   // Measured: 0.41% of the old 1e-8 + 1e-4|g| bound; 8.5x here.
   assertClose(g, ceGradRef(x, labels, c), { atol: 3.5e-10, rtol: 3.5e-6 }, "gradient");
   [xt, lt, loss].forEach((t) => t.dispose());
+});
+
+Deno.test("label-smoothed cross-entropy 7x13 (eps 0.1) with ignored and out-of-range labels", async () => {
+  const labels = [3, -100, 12, 0, 13, 7, -5];
+  await gradcheck({
+    inputs: [{ data: randn(7 * 13, 21, 2), shape: [7, 13] }, {
+      data: labels,
+      shape: [7],
+      dtype: "i32",
+    }],
+    op: ([x, l]) => crossEntropy(x, l, -100, 0.1),
+    ref: ([x, l]) => ceRef(x, l, 13, -100, 0.1),
+    fwd: FWD,
+    bwd: BWD,
+  });
+});
+
+Deno.test("label-smoothed cross-entropy over 385 classes, QA's ignore index C, eps 1", async () => {
+  // eps 1 leaves only the uniform target: the label's own term cancels.
+  for (const eps of [0.02, 1]) {
+    await gradcheck({
+      inputs: [{ data: randn(3 * 385, 23, 3), shape: [3, 385] }, {
+        data: [384, 385, 17],
+        shape: [3],
+        dtype: "i32",
+      }],
+      op: ([x, l]) => crossEntropy(x, l, 385, eps),
+      ref: ([x, l]) => ceRef(x, l, 385, 385, eps),
+      fwd: FWD,
+      bwd: { atol: 5e-9, rtol: 5e-6 },
+    });
+  }
+});
+
+// From tools/label_smoothing_golden.py: torch 1.13 F.cross_entropy(label_smoothing=), which
+// that script checks equals HF's LabelSmoother on these cases (float64).
+const GOLDEN = {
+  qaStart: {
+    logits: [
+      [0.5, -1.25, 2.0, 0.0, 0.75, -0.5, 1.5],
+      [1.0, 0.25, -2.0, 0.5, 0.0, 3.0, -1.0],
+      [-0.75, 0.5, 0.25, 1.25, -1.5, 0.0, 2.5],
+    ],
+    labels: [2, 7, 5],
+    ignore: 7,
+    eps: 0.02,
+    loss: 1.9497796937108467,
+    grad: [
+      0.045598471292559985,
+      0.006743503233892129,
+      -0.2806679880549555,
+      0.027094771817410608,
+      0.05895534669702156,
+      0.015871710767623944,
+      0.12640418424644734,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0.010205453592054955,
+      0.03917816586910672,
+      0.030195987376835137,
+      0.08453589210519973,
+      0.004066952864924569,
+      -0.4667993402666331,
+      0.298616888458512,
+    ],
+  },
+  classify: {
+    logits: [[0.3, -0.7], [1.5, 0.25], [-2.0, 0.5], [0.0, 0.0], [0.75, -1.25]],
+    labels: [1, 0, -100, 1, 0],
+    ignore: -100,
+    eps: 0.1,
+    loss: 0.6244414901166284,
+    grad: [
+      0.1702646446575012,
+      -0.17026464465750124,
+      -0.04317503470632725,
+      0.043175034706327206,
+      0,
+      0,
+      0.1125,
+      -0.11250000000000002,
+      -0.017300730505529438,
+      0.017300730505529383,
+    ],
+  },
+};
+
+Deno.test("label-smoothed cross-entropy matches torch 1.13 and HF's LabelSmoother", async () => {
+  for (const [name, g] of Object.entries(GOLDEN)) {
+    const c = g.logits[0].length;
+    const x = Tensor.fromArray(Float32Array.from(g.logits.flat()), [g.logits.length, c]);
+    x.requiresGrad = true;
+    const loss = crossEntropy(x, Tensor.fromArray(Int32Array.from(g.labels)), g.ignore, g.eps);
+    // The logits are exact in f32; what is left is f32 rounding of the log-sum-exps.
+    assertClose([await loss.item()], [g.loss], { atol: 0, rtol: 1e-6 }, `${name} loss`);
+    backward(loss);
+    assertClose(await x.grad!.toArray(), g.grad, { atol: 1e-7, rtol: 1e-5 }, `${name} grad`);
+    x.dispose();
+  }
+});
+
+Deno.test("crossEntropy refuses a label smoothing outside [0, 1]", () => {
+  const x = Tensor.fromArray([0, 1], [1, 2]);
+  const y = Tensor.fromArray(new Int32Array([0]));
+  for (const eps of [-0.1, 1.5, NaN]) {
+    let threw = false;
+    try {
+      crossEntropy(x, y, -100, eps);
+    } catch {
+      threw = true;
+    }
+    if (!threw) throw new Error(`eps ${eps} was accepted`);
+  }
+  x.dispose();
+  y.dispose();
 });
