@@ -31,6 +31,11 @@ export interface AdamWOptions {
 export interface AdamWState {
   /** Steps taken so far. */
   step: number;
+  /**
+   * Each parameter's own step count (PyTorch's `state[p]["step"]`): the steps at which it had a
+   * gradient. Absent (states saved before it existed): `step` for a parameter with moments, else 0.
+   */
+  steps?: number[];
   /** First moments (running mean of gradients), one per parameter. */
   m: (Tensor | null)[];
   /** Second moments (running mean of squared gradients), one per parameter. */
@@ -39,9 +44,10 @@ export interface AdamWState {
 
 /**
  * torch.optim.AdamW (amsgrad off): decoupled weight decay `p -= lr wd p`, then the Adam
- * step with bias corrections. The step count is shared by all parameters, so it equals
- * PyTorch's per-parameter count for every parameter that has a gradient at every step
- * (frozen ones never have one and are never touched).
+ * step with bias corrections. As in PyTorch, a parameter without a gradient is not touched,
+ * and its moments and its own step count start at its first step with one: a parameter
+ * unfrozen at step s has moments from zero and bias corrections 1 - β^(t - s), as it would
+ * joining a PyTorch optimizer (or a fresh param group) at s.
  *
  * @example
  * ```ts
@@ -64,6 +70,7 @@ export class AdamW {
   /** Added to the denominator for stability. */
   readonly eps: number;
   #step = 0;
+  #steps: number[];
   #m: (Tensor | null)[];
   #v: (Tensor | null)[];
   #one: Tensor | null = null;
@@ -74,6 +81,7 @@ export class AdamW {
     this.betas = opts.betas ?? [0.9, 0.999];
     this.eps = opts.eps ?? 1e-8;
     const n = this.#params().length;
+    this.#steps = new Array(n).fill(0);
     this.#m = new Array(n).fill(null);
     this.#v = new Array(n).fill(null);
   }
@@ -96,7 +104,8 @@ export class AdamW {
    * `gradScale` was not finite (e.g. `LossScaler.skipped`). With it the bias corrections use
    * the count of steps actually taken, computed on the GPU, so a skipped step leaves no trace
    * at all, as when torch's GradScaler skips `optimizer.step()`; without it they use every
-   * call, as torch.optim.AdamW does.
+   * call, as torch.optim.AdamW does. The skips are counted from the first call, so with
+   * `skipped` every trained parameter must have had a gradient since then (no unfreezing).
    */
   step(lrScale = 1, gradScale?: Tensor, skipped?: Tensor): void {
     if (gradScale && gradScale.size !== 1) {
@@ -106,20 +115,25 @@ export class AdamW {
       throw new Error(`AdamW: skipped must be one i32 element, got [${skipped.shape}]`);
     }
     const scale = gradScale ?? (this.#one ??= keep(fill([1], 1)));
-    const t = ++this.#step;
+    this.#step++;
     const [b1, b2] = this.betas;
-    const bc1 = 1 - b1 ** t;
-    const bc2s = Math.sqrt(1 - b2 ** t);
-    const bias = skipped ? Tensor.empty([2]) : null;
-    if (bias) {
-      launch({
-        shader: "optim",
-        entry: "adamw_bias",
-        params: [u32(t), f32(b1), f32(1 - b1), f32(b2), f32(1 - b2)],
-        bindings: [skipped!.binding(0, 1), bias.binding()],
-        workgroups: [1],
-      });
-    }
+    // Bias corrections by a parameter's own step count; on the GPU with skips, one per count.
+    const biases = new Map<number, Tensor>();
+    const biasOf = (t: number) => {
+      let bias = biases.get(t);
+      if (!bias) {
+        bias = Tensor.empty([2]);
+        launch({
+          shader: "optim",
+          entry: "adamw_bias",
+          params: [u32(t), f32(b1), f32(1 - b1), f32(b2), f32(1 - b2)],
+          bindings: [skipped!.binding(0, 1), bias.binding()],
+          workgroups: [1],
+        });
+        biases.set(t, bias);
+      }
+      return bias;
+    };
     let k = 0;
     for (const group of this.groups) {
       const lr = group.lr * lrScale;
@@ -132,6 +146,10 @@ export class AdamW {
         }
         const m = this.#m[i] ??= keep(zeros(p.shape));
         const v = this.#v[i] ??= keep(zeros(p.shape));
+        const t = ++this.#steps[i];
+        const bias = skipped ? biasOf(t) : null;
+        const bc1 = 1 - b1 ** t;
+        const bc2s = Math.sqrt(1 - b2 ** t);
         for (let start = 0; start < p.size; start += chunkElements()) {
           const n = Math.min(chunkElements(), p.size - start);
           const bindings = [
@@ -162,7 +180,7 @@ export class AdamW {
         }
       }
     }
-    bias?.dispose();
+    for (const b of biases.values()) b.dispose();
   }
 
   /** Disposes every parameter's gradient. */
@@ -172,7 +190,7 @@ export class AdamW {
 
   /** The live state (not copies): save it, do not dispose it. */
   state(): AdamWState {
-    return { step: this.#step, m: [...this.#m], v: [...this.#v] };
+    return { step: this.#step, steps: [...this.#steps], m: [...this.#m], v: [...this.#v] };
   }
 
   /** Replaces the state, taking ownership of the given moments (e.g. read from a checkpoint). */
@@ -194,6 +212,12 @@ export class AdamW {
         if (t && t !== n) t.dispose();
         return n ? keep(n) : null;
       });
+    if (state.steps && state.steps.length !== params.length) {
+      throw new Error(
+        `AdamW: state has ${state.steps.length} step counts for ${params.length} params`,
+      );
+    }
+    this.#steps = state.steps ? [...state.steps] : state.m.map((m) => m ? state.step : 0);
     this.#m = replace(this.#m, state.m);
     this.#v = replace(this.#v, state.v);
     this.#step = state.step;

@@ -87,6 +87,8 @@ export async function saveTrainingCheckpoint(
     }
     await writeSafetensors(`${tmp}/optimizer.safetensors`, moments, {
       step: String(os.step),
+      // Per-parameter step counts: a parameter unfrozen mid-run has fewer than `step`.
+      steps: JSON.stringify(os.steps),
       order: JSON.stringify(order.map((t, i) => names.get(t) ?? `param${i}`)),
     });
     const hashes: Record<string, string> = {};
@@ -177,7 +179,8 @@ export async function loadOptimizerState(
         );
       }
     }
-    opt.loadState({ step: Number(r.metadata.step), m, v });
+    const steps = r.metadata.steps === undefined ? undefined : JSON.parse(r.metadata.steps);
+    opt.loadState({ step: Number(r.metadata.step), steps, m, v });
   } finally {
     r.close();
   }

@@ -54,6 +54,50 @@ Deno.test("AdamW: 1 and 10 steps with two groups and a frozen parameter", async 
   [...ps, half].forEach((t) => t.dispose());
 });
 
+Deno.test("AdamW: a parameter unfrozen at step 4 starts its moments and step count there", async () => {
+  const init = [f32(9, 31), f32(5, 32)];
+  const ps = init.map((d) => Tensor.fromArray(d));
+  const refs = init.map((d) => new AdamW64(Float64Array.from(d)));
+  const opt = new AdamW([{ params: ps, lr: 1e-2, weightDecay: 0.1 }]);
+  for (let t = 1; t <= 8; t++) {
+    // ps[1] is frozen for steps 1-3: no gradient, so no decay and no moments (PyTorch skips it).
+    for (let k = 0; k < 2; k++) {
+      if (k === 1 && t <= 3) continue;
+      const g = f32(ps[k].size, 10 * t + k);
+      ps[k].grad = Tensor.fromArray(g);
+      refs[k].step(g, k === 1 ? t - 3 : t, 1e-2, 0.1, 1);
+    }
+    opt.step();
+    opt.zeroGrad();
+    const st = opt.state();
+    if (t === 3) {
+      if (st.m[1] !== null || st.steps![1] !== 0) throw new Error("frozen param has state");
+      assertClose(await ps[1].toArray(), init[1], { atol: 0, rtol: 0 }, "frozen param");
+    }
+  }
+  const st = opt.state();
+  if (st.step !== 8 || st.steps![0] !== 8 || st.steps![1] !== 5) {
+    throw new Error(`step counts ${st.step} ${st.steps}`);
+  }
+  for (let k = 0; k < 2; k++) assertClose(await ps[k].toArray(), refs[k].p, TOL, `param ${k}`);
+  opt.dispose();
+  ps.forEach((t) => t.dispose());
+});
+
+Deno.test("AdamW: loadState without step counts gives them to the parameters with moments", async () => {
+  const ps = [Tensor.fromArray(f32(3, 1)), Tensor.fromArray(f32(3, 2))];
+  const opt = new AdamW([{ params: ps, lr: 1e-3, weightDecay: 0 }]);
+  opt.loadState({
+    step: 6,
+    m: [Tensor.fromArray(f32(3, 3)), null],
+    v: [Tensor.fromArray(f32(3, 4)), null],
+  });
+  const st = opt.state();
+  if (JSON.stringify(st.steps) !== "[6,0]") throw new Error(`steps ${st.steps}`);
+  opt.dispose();
+  ps.forEach((t) => t.dispose());
+});
+
 Deno.test("AdamW: loadState resumes exactly where state() left off", async () => {
   const a = Tensor.fromArray(f32(11, 1), [11]);
   const optA = new AdamW([{ params: [a], lr: 1e-3, weightDecay: 0.01 }]);
