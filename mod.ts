@@ -62,6 +62,7 @@ export * from "./src/optim/schedule.ts";
 export * from "./src/train/log.ts";
 export * from "./src/train/checkpoint.ts";
 export * from "./src/train/sampler.ts";
+export * from "./src/train/save_policy.ts";
 export * from "./src/train/trainer.ts";
 
 // Models and checkpoints.

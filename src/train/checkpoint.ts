@@ -2,8 +2,9 @@
 //
 // A save writes a complete `checkpoint-<step>/` (weights, optimizer moments, trainer state,
 // each with its sha256) into a temp dir and renames it into place; only then does
-// `trainer_state.json` (atomic) point at it, and only then are older ones deleted. The run
-// dir's root files are hard links to the newest checkpoint, each replaced by an atomic rename.
+// `trainer_state.json` (atomic) point at it, and only then are older ones deleted (all of them,
+// or beyond a limit as HF's save_total_limit). The run dir's root files are hard links to the
+// newest checkpoint, each replaced by an atomic rename.
 
 import { openSafetensors, writeSafetensors } from "../io/safetensors.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
@@ -48,10 +49,44 @@ async function syncDir(dir: string): Promise<void> {
   } catch { /* not supported on this platform */ }
 }
 
+/** How many `checkpoint-<step>/` directories a save keeps. */
+export interface KeepCheckpoints {
+  /** At most this many, the newest; default 1. */
+  limit: number;
+  /** The best evaluation's step: its checkpoint is never deleted. */
+  keepStep?: number;
+}
+
+/**
+ * The checkpoint directories to delete among `names` (`checkpoint-<step>`, the newest saved
+ * included) to keep `keep.limit`, by HF's `_rotate_checkpoints`: the oldest go first, but the
+ * best's is moved next to the newest, and with a limit of 1 two are kept while the best is not
+ * the newest (so the newest stays resumable).
+ *
+ * @example
+ * ```ts
+ * import { checkpointsToDelete } from "webgpu-bert";
+ * const names = ["checkpoint-0000100", "checkpoint-0000200", "checkpoint-0000300"];
+ * console.log(checkpointsToDelete(names, { limit: 2, keepStep: 100 })); // ["checkpoint-0000200"]
+ * ```
+ */
+export function checkpointsToDelete(names: string[], keep: KeepCheckpoints): string[] {
+  const stepOf = (n: string) => Number(n.slice("checkpoint-".length));
+  const sorted = [...names].sort((a, b) => stepOf(a) - stepOf(b));
+  const best = sorted.findIndex((n) => stepOf(n) === keep.keepStep);
+  if (best >= 0 && best < sorted.length - 1) {
+    sorted.splice(sorted.length - 1, 0, ...sorted.splice(best, 1));
+  }
+  const bestIsNewest = best === sorted.length - 1;
+  const limit = keep.limit === 1 && best >= 0 && !bestIsNewest ? 2 : keep.limit;
+  return sorted.slice(0, Math.max(0, sorted.length - limit));
+}
+
 /**
  * Writes a resumable checkpoint of `model` and `opt` at `step` into `runDir`, then points
  * `trainer_state.json` at it. `writeExtra(dir)` adds files such as config and tokenizer;
  * the files listed in `rootFiles` are also linked at the run dir's root (HF layout there).
+ * Then older checkpoints are deleted down to `keep` (default: the new one only).
  */
 export async function saveTrainingCheckpoint(
   runDir: string,
@@ -61,6 +96,7 @@ export async function saveTrainingCheckpoint(
   state: Record<string, unknown>,
   writeExtra: (dir: string) => Promise<void>,
   rootFiles: string[],
+  keep: KeepCheckpoints = { limit: 1 },
 ): Promise<void> {
   const name = `checkpoint-${String(step).padStart(7, "0")}`;
   const tmp = `${runDir}/.${name}.tmp-${Deno.pid}-${Math.random().toString(36).slice(2)}`;
@@ -116,10 +152,11 @@ export async function saveTrainingCheckpoint(
     );
     await Deno.rename(link, `${runDir}/${f}`);
   }
-  for (const e of Deno.readDirSync(runDir)) {
-    if (e.isDirectory && /^checkpoint-\d+$/.test(e.name) && e.name !== name) {
-      await Deno.remove(`${runDir}/${e.name}`, { recursive: true });
-    }
+  const saved = [...Deno.readDirSync(runDir)]
+    .filter((e) => e.isDirectory && /^checkpoint-\d+$/.test(e.name))
+    .map((e) => e.name);
+  for (const old of checkpointsToDelete(saved, keep)) {
+    if (old !== name) await Deno.remove(`${runDir}/${old}`, { recursive: true });
   }
 }
 

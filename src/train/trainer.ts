@@ -1,8 +1,9 @@
 // One training loop for every task, as HF's Trainer: AdamW (no decay on biases and LayerNorm),
 // linear warmup/decay, gradient accumulation, clipping, f16 loss scaling, the NaN guard, SIGINT
 // and --stop-after, crash-safe checkpoints with bit-exact resume, progress, metrics.jsonl, the
-// plot, evaluation every N steps and the best checkpoint by the task's metric. A task brings
-// only what is its own: see {@linkcode TrainTask}.
+// plot, evaluation every N steps and the best checkpoint by the task's metric (or the
+// loss-or-EM rule), a rotation of the last checkpoints, and freezing the embeddings or the
+// backbone for the first epochs. A task brings only what is its own: see {@linkcode TrainTask}.
 
 import { backward, noGrad } from "../autograd.ts";
 import { add, scale, zeros } from "../ops/elementwise.ts";
@@ -18,6 +19,7 @@ import { loadOptimizerState, saveTrainingCheckpoint } from "./checkpoint.ts";
 import { appendJsonl, plotSvg, readJsonl } from "./log.ts";
 import { ProgressBar } from "../io/progress.ts";
 import { bucketedEpochOrder, epochOrder, groupedEpochOrder } from "./sampler.ts";
+import { type BestScore, nextBest, type SavePolicy } from "./save_policy.ts";
 
 /** The task-independent hyperparameters of a run (the CLI's run, optimizer and reliability flags). */
 export interface TrainerOptions {
@@ -86,6 +88,30 @@ export interface TrainerOptions {
   precision?: MatmulPrecision;
   /** The f16 loss scaler's constants (default torch.cuda.amp.GradScaler's). */
   lossScaler?: LossScalerOptions;
+  /**
+   * Freeze the encoder's embeddings (`*.embeddings.*`) or the whole backbone (all but the task
+   * head, by `TrainTask.isHead`) for the first `freezeEpochs` epochs: those parameters get no
+   * gradient (no backward work) and no AdamW state until the step boundary
+   * `ceil(freezeEpochs × stepsPerEpoch)`; after it their moments start from zero and their
+   * bias corrections count from there, as PyTorch's AdamW does for a parameter whose first
+   * gradient comes then. Not with f16 (the loss scaler's skips count from step 1).
+   */
+  freeze?: "embeddings" | "backbone";
+  /** Epochs (may be fractional) that `freeze` lasts. */
+  freezeEpochs?: number;
+  /**
+   * HF's `label_smoothing_factor` for the task's training cross-entropies (read by the task;
+   * see `crossEntropy`); default 0.
+   */
+  labelSmoothing?: number;
+  /** When an evaluation replaces best/ (see {@linkcode nextBest}); default "metric". */
+  savePolicy?: SavePolicy;
+  /**
+   * Keep at most this many `checkpoint-<step>/` directories, as HF's `save_total_limit`: the
+   * oldest go once a new one is saved, but never the best evaluation's (kept as HF keeps
+   * `best_model_checkpoint`, which may make N + 1 with N = 1). Default: the newest only.
+   */
+  saveTotalLimit?: number;
 }
 
 /** What a model must offer the Trainer: its parameters, a training switch, dropout seeding. */
@@ -212,14 +238,6 @@ export interface ResumeState {
   lossScale?: LossScalerState;
 }
 
-/** The best evaluation so far: the task's metric and the eval loss that breaks ties. */
-export interface BestScore {
-  /** The value of the task's best metric. */
-  value: number;
-  /** Its eval loss. */
-  loss: number;
-}
-
 /** What a finished run reports. */
 export interface TrainResult<Evaluation extends TaskEvaluation = TaskEvaluation> {
   /** The final evaluation. */
@@ -262,8 +280,25 @@ function noDecay(name: string): boolean {
 function bestOf(b: ResumeState["best"] | undefined): BestScore | null {
   if (!b) return null;
   const best = "value" in b ? b : { value: b.em, loss: b.loss };
-  // A NaN metric is saved as null: no best to beat.
-  return typeof best.value === "number" && Number.isFinite(best.value) ? best : null;
+  // JSON saves NaN as null; nextBest reads a NaN record as none.
+  return { ...best, value: best.value ?? NaN, loss: best.loss ?? NaN };
+}
+
+/** The parameters `freeze` names: of those the run trains, the embeddings or all but the head. */
+function frozenBy(
+  freeze: "embeddings" | "backbone",
+  named: [string, Tensor][],
+  isHead: ((name: string) => boolean) | undefined,
+): Tensor[] {
+  if (freeze === "backbone" && !isHead) {
+    throw new UsageError("--freeze backbone: this task does not say which parameters are its head");
+  }
+  const pick = freeze === "embeddings"
+    ? (n: string) => /(^|\.)embeddings\./.test(n)
+    : (n: string) => !isHead!(n);
+  const out = named.filter(([n]) => pick(n)).map(([, t]) => t);
+  if (!out.length) throw new UsageError(`--freeze ${freeze}: no trained parameter is in it`);
+  return out;
 }
 
 /**
@@ -295,7 +330,10 @@ export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> 
   readonly warmup: number;
   /** Optimizer steps per epoch. */
   readonly stepsPerEpoch: number;
+  /** Steps 1..`unfreezeStep` train without the `freeze` parameters (0: none frozen). */
+  readonly unfreezeStep: number;
   private readonly params: Tensor[];
+  private readonly frozen: Tensor[];
   private readonly scaler: LossScaler | null;
   private readonly firstBad: Tensor;
   private readonly precisionBefore: MatmulPrecision;
@@ -308,6 +346,11 @@ export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> 
     this.warmup = o.warmupSteps ?? Math.floor(o.warmupRatio * this.total);
     const named = task.model.namedParameters().filter(([, t]) => t.requiresGrad);
     this.params = named.map(([, t]) => t);
+    if (o.freeze && o.precision === "f16") {
+      throw new UsageError("--freeze does not combine with --precision f16");
+    }
+    this.frozen = o.freeze ? frozenBy(o.freeze, named, task.isHead?.bind(task)) : [];
+    this.unfreezeStep = o.freeze ? Math.ceil((o.freezeEpochs ?? 0) * this.stepsPerEpoch) : 0;
     // HF's groups: no decay on biases and LayerNorm weights; with headLr, the head's own pair.
     const head = o.headLr !== undefined && task.isHead ? task.isHead.bind(task) : () => false;
     const groups = [false, true].flatMap((isHead) => {
@@ -347,6 +390,9 @@ export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> 
   async step(step: number, next: () => Batch, wantLoss: boolean): Promise<number> {
     const { o, task, scaler, firstBad } = this;
     const lrScale = this.lrScale(step);
+    // Frozen parameters need no gradient, so the backward never reaches them; AdamW then
+    // leaves them, and their moments, untouched.
+    for (const p of this.frozen) p.requiresGrad = step > this.unfreezeStep;
     task.model.setDropoutStep?.(o.seed, step);
     task.beginStep?.(o.seed, step);
     return await scopeAsync(async () => {
@@ -463,6 +509,7 @@ export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> 
         state,
         (dir) => task.save(dir),
         [...task.rootFiles],
+        { limit: o.saveTotalLimit ?? 1, keepStep: o.saveTotalLimit ? best?.step : undefined },
       );
     };
     // f16 runs log the loss scale and the skipped steps with every loss they read back.
@@ -508,11 +555,15 @@ export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> 
       );
       const value = task.best.metric === "eval_loss" ? r.loss : r.metrics[task.best.metric];
       if (value === undefined) throw new Error(`the evaluation has no metric ${task.best.metric}`);
-      const sign = task.best.greaterIsBetter ? 1 : -1;
-      const better = !best || sign * (value - best.value) > 0 ||
-        (value === best.value && r.loss < best.loss);
+      const next = nextBest(
+        o.savePolicy ?? "metric",
+        best,
+        { value, loss: r.loss, step },
+        task.best.greaterIsBetter,
+      );
+      const better = next !== null;
       // The checkpoint records the best including this evaluation, so a resume keeps it.
-      if (better) best = { value, loss: r.loss };
+      if (next) best = next;
       await checkpoint(step);
       await task.writeArtifacts?.(o.out, r);
       if (better) {

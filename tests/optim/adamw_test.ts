@@ -84,7 +84,7 @@ Deno.test("AdamW: a parameter unfrozen at step 4 starts its moments and step cou
   ps.forEach((t) => t.dispose());
 });
 
-Deno.test("AdamW: loadState without step counts gives them to the parameters with moments", async () => {
+Deno.test("AdamW: loadState without step counts gives them to the parameters with moments", () => {
   const ps = [Tensor.fromArray(f32(3, 1)), Tensor.fromArray(f32(3, 2))];
   const opt = new AdamW([{ params: ps, lr: 1e-3, weightDecay: 0 }]);
   opt.loadState({
