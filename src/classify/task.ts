@@ -32,6 +32,8 @@ export interface TextBatch {
   attentionMask: Int32Array;
   /** Label of each row. */
   labels: Int32Array;
+  /** Label smoothing of the training loss (HF's `label_smoothing_factor`); default 0. */
+  labelSmoothing?: number;
 }
 
 /**
@@ -298,7 +300,7 @@ export class ClassifyTask implements TrainTask<TextBatch, ClassificationEvaluati
     readonly features: readonly TextFeature[],
     readonly evalSet: readonly TextExample[],
     readonly evalFeatures: readonly TextFeature[],
-    readonly o: { batchSize: number; evalSkipped: number },
+    readonly o: { batchSize: number; evalSkipped: number; labelSmoothing: number },
     readonly summary: string,
   ) {
     this.padId = tokenizer.padId;
@@ -312,7 +314,7 @@ export class ClassifyTask implements TrainTask<TextBatch, ClassificationEvaluati
     tokenizer: TextTokenizer,
     train: readonly TextExample[],
     evalSet: readonly TextExample[],
-    o: { maxSeqLength: number; batchSize: number; evalSkipped?: number },
+    o: { maxSeqLength: number; batchSize: number; evalSkipped?: number; labelSmoothing?: number },
   ): Promise<ClassifyTask> {
     const features = await textFeatures(train, tokenizer, o.maxSeqLength);
     const evalFeatures = await textFeatures(evalSet, tokenizer, o.maxSeqLength);
@@ -322,7 +324,11 @@ export class ClassifyTask implements TrainTask<TextBatch, ClassificationEvaluati
       features,
       evalSet,
       evalFeatures,
-      { batchSize: o.batchSize, evalSkipped: o.evalSkipped ?? 0 },
+      {
+        batchSize: o.batchSize,
+        evalSkipped: o.evalSkipped ?? 0,
+        labelSmoothing: o.labelSmoothing ?? 0,
+      },
       `${train.length} texts, ${evalSet.length} to evaluate`,
     );
   }
@@ -337,9 +343,10 @@ export class ClassifyTask implements TrainTask<TextBatch, ClassificationEvaluati
     return this.features.map((f) => f.ids.length);
   }
 
-  /** The texts `indices`, padded to the longest. */
+  /** The texts `indices`, padded to the longest (with the run's label smoothing). */
   batch(indices: Int32Array): TextBatch {
-    return textBatch(Array.from(indices, (i) => this.features[i]), this.padId);
+    const b = textBatch(Array.from(indices, (i) => this.features[i]), this.padId);
+    return this.o.labelSmoothing ? { ...b, labelSmoothing: this.o.labelSmoothing } : b;
   }
 
   /** B×S tokens, padding included. */

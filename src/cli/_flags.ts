@@ -2,6 +2,7 @@
 // (exit 2). A group is a declaration for parseFlags, its help text, and a parser.
 
 import { UsageError } from "./_common.ts";
+import { SAVE_POLICIES, type SavePolicy } from "../train/save_policy.ts";
 
 /** Parses an integer flag within [min, max]; undefined stays undefined. */
 export function intFlag(
@@ -45,6 +46,23 @@ export function metricFlag(v: string | undefined, usage: string): "korquad" | "s
 export function precisionFlag(v: string | undefined, usage: string): "f32" | "f16" | undefined {
   if (v === undefined || v === "f32" || v === "f16") return v;
   throw new UsageError(`--precision: must be f32 or f16, got "${v}"`, usage);
+}
+
+/** Checks `--freeze`. */
+export function freezeFlag(
+  v: string | undefined,
+  usage: string,
+): "embeddings" | "backbone" | undefined {
+  if (v === undefined || v === "embeddings" || v === "backbone") return v;
+  throw new UsageError(`--freeze: must be embeddings or backbone, got "${v}"`, usage);
+}
+
+/** Checks `--save-policy`. */
+export function savePolicyFlag(v: string | undefined, usage: string): SavePolicy | undefined {
+  if (v === undefined || (SAVE_POLICIES as readonly string[]).includes(v)) {
+    return v as SavePolicy | undefined;
+  }
+  throw new UsageError(`--save-policy: must be ${SAVE_POLICIES.join(" or ")}, got "${v}"`, usage);
 }
 
 /**
@@ -128,6 +146,8 @@ export const RUN_FLAGS = {
   "grad-accum": { type: "string" },
   "eval-every": { type: "string" },
   seed: { type: "string" },
+  "save-policy": { type: "string" },
+  "save-total-limit": { type: "string" },
 } as const;
 
 /** The optimizer group: AdamW, the schedule and the batch order. */
@@ -141,6 +161,9 @@ export const OPTIMIZER_FLAGS = {
   "length-buckets": { type: "string" },
   "group-by-length": { type: "boolean" },
   "head-lr": { type: "string" },
+  freeze: { type: "string" },
+  "freeze-epochs": { type: "string" },
+  "label-smoothing": { type: "string" },
 } as const;
 
 /** The reliability group: resume, extra checkpoints, and the test aids. */
@@ -186,9 +209,34 @@ function evalEveryFlag(v: string | undefined, usage: string): number | "epoch" |
   return v === "epoch" ? v : intFlag(v, "eval-every", usage);
 }
 
+/** Help text of the reader options (freezing, label smoothing, the save policy and limit). */
+export const READER_HELP =
+  `  --freeze WHAT          embeddings | backbone (all but the task head): no gradient and no
+                         AdamW state for the first --freeze-epochs; then they train, their
+                         moments from zero and bias corrections counted from the unfreeze
+                         (as a parameter joining a PyTorch optimizer then). Not with f16
+  --freeze-epochs X      epochs frozen, fractions allowed: steps 1..ceil(X × steps per
+                         epoch) (default 1)
+  --label-smoothing X    HF's label_smoothing_factor for the training cross-entropies
+                         (QA: each of start and end) in [0, 1] (default 0); eval_loss stays
+                         the plain cross-entropy
+  --save-policy P        when best/ is replaced: metric (by the task's metric, ties to the
+                         lower eval loss; the default) | loss-or-em (the ODQA notebook's rule:
+                         the eval loss is at most the lowest saved, or else the metric (EM)
+                         at least the highest saved by this second test)
+  --save-total-limit N   keep the last N checkpoint-<step>/ dirs (HF save_total_limit; the
+                         best evaluation's is never deleted); default: the last only`;
+
 /** The run, optimizer and precision groups as Trainer options (`out` left to the caller). */
 export function trainerFlags(f: Flags, usage: string, d: RecipeDefaults) {
   const s = (k: string) => f[k] as string | undefined;
+  const freeze = freezeFlag(s("freeze"), usage);
+  if (!freeze && f["freeze-epochs"] !== undefined) {
+    throw new UsageError("--freeze-epochs: needs --freeze embeddings|backbone", usage);
+  }
+  if (freeze && s("precision") === "f16") {
+    throw new UsageError("--freeze: does not combine with --precision f16", usage);
+  }
   return {
     epochs: numFlag(s("epochs"), "epochs", usage, 0.01, 1e4) ?? d.epochs,
     maxSteps: intFlag(s("max-steps"), "max-steps", usage),
@@ -210,6 +258,13 @@ export function trainerFlags(f: Flags, usage: string, d: RecipeDefaults) {
     headLr: numFlag(s("head-lr"), "head-lr", usage, 0, 10),
     logEvery: 10,
     precision: precisionFlag(s("precision"), usage) ?? "f32",
+    freeze,
+    freezeEpochs: freeze
+      ? numFlag(s("freeze-epochs"), "freeze-epochs", usage, 0.001, 1e4) ?? 1
+      : undefined,
+    labelSmoothing: numFlag(s("label-smoothing"), "label-smoothing", usage, 0, 1) ?? 0,
+    savePolicy: savePolicyFlag(s("save-policy"), usage) ?? "metric",
+    saveTotalLimit: intFlag(s("save-total-limit"), "save-total-limit", usage, 1, 1e6),
   };
 }
 
@@ -242,6 +297,11 @@ export const RECIPE_KEYS: Record<string, string> = {
   "length-buckets": "lengthBuckets",
   "group-by-length": "groupByLength",
   precision: "precision",
+  freeze: "freeze",
+  "freeze-epochs": "freezeEpochs",
+  "label-smoothing": "labelSmoothing",
+  "save-policy": "savePolicy",
+  "save-total-limit": "saveTotalLimit",
   "max-seq-length": "maxSeqLength",
   train: "data.train",
   eval: "data.eval",

@@ -127,6 +127,7 @@ async function run(
     maxSeqLength: o.maxSeqLength,
     batchSize: o.batchSize,
     evalSkipped: data.evalSkipped,
+    labelSmoothing: o.labelSmoothing,
   });
   const lora = isLoraRun(o);
   const trainer = new Trainer(lora ? adapterTask(task, model, tokenizer, o.base) : task, o);

@@ -176,6 +176,7 @@ async function run(
     probability: o.mlmProbability,
     batchSize: o.batchSize,
     seed: o.seed,
+    labelSmoothing: o.labelSmoothing,
   });
   const lora = isLoraRun(o);
   const trainer = new Trainer(lora ? adapterTask(task, model, tokenizer, o.base) : task, o);

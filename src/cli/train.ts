@@ -19,6 +19,7 @@ import {
   OPTIMIZER_FLAGS,
   PRECISION_FLAGS,
   PRECISION_HELP,
+  READER_HELP,
   RECIPE_KEYS,
   RELIABILITY_FLAGS,
   RUN_FLAGS,
@@ -124,6 +125,8 @@ optimizer (AdamW, eps 1e-8, no decay on biases and LayerNorm, clip 1.0)
                          steps, but batches of long windows are mostly [CLS]-labelled; on
                          an earlier embedded default it stopped learning (EM 2.0 after
                          1,316 steps). Overrides --length-buckets
+reader options (every task)
+${READER_HELP}
 ${PRECISION_HELP}
 ${LORA_HELP}
 QA

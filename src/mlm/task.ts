@@ -29,6 +29,8 @@ export interface MlmTaskOptions {
   batchSize: number;
   /** Seed of the evaluation masks (the run's seed). */
   seed: number;
+  /** Label smoothing of the training loss (HF's `label_smoothing_factor`); default 0. */
+  labelSmoothing?: number;
 }
 
 /**
@@ -124,7 +126,8 @@ export class MlmTask implements TrainTask<MaskedLmInput, MlmEvaluation> {
 
   /** The blocks `indices`, masked for the current step. */
   batch(indices: Int32Array): MaskedLmInput {
-    return this.#masked(this.train, Array.from(indices), this.#step, this.#seed);
+    const b = this.#masked(this.train, Array.from(indices), this.#step, this.#seed);
+    return this.o.labelSmoothing ? { ...b, labelSmoothing: this.o.labelSmoothing } : b;
   }
 
   #masked(

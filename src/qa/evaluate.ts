@@ -57,6 +57,8 @@ export interface QaBatch extends BertBatch {
   startPositions?: number[];
   /** Gold end token of each window, as `startPositions`. */
   endPositions?: number[];
+  /** Label smoothing of the training loss (HF's `label_smoothing_factor`); default 0. */
+  labelSmoothing?: number;
 }
 
 /** A batch of features as model input, trimmed to its longest unpadded window. */

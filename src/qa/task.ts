@@ -111,7 +111,7 @@ export class QaTask implements TrainTask<QaBatch, QaEvaluation> {
     readonly tokenizer: TextTokenizer,
     readonly features: readonly QaFeature[],
     readonly evalSet: readonly QAExample[],
-    readonly o: EvalOptions,
+    readonly o: EvalOptions & { labelSmoothing?: number },
     readonly summary: string,
   ) {
     this.model = qa;
@@ -124,7 +124,7 @@ export class QaTask implements TrainTask<QaBatch, QaEvaluation> {
     tokenizer: TextTokenizer,
     train: readonly QAExample[],
     evalSet: readonly QAExample[],
-    o: EvalOptions,
+    o: EvalOptions & { labelSmoothing?: number },
   ): Promise<QaTask> {
     const features = await prepareTrainFeatures(train, tokenizer, {
       maxLength: o.maxSeqLength,
@@ -145,9 +145,10 @@ export class QaTask implements TrainTask<QaBatch, QaEvaluation> {
     return this.features.map((f) => f.attentionMask.reduce((a, b) => a + b, 0));
   }
 
-  /** The windows `indices` with their start/end labels. */
+  /** The windows `indices` with their start/end labels (and the run's label smoothing). */
   batch(indices: Int32Array): QaBatch {
-    return batchOf([...indices].map((i) => this.features[i]), true);
+    const b = batchOf([...indices].map((i) => this.features[i]), true);
+    return this.o.labelSmoothing ? { ...b, labelSmoothing: this.o.labelSmoothing } : b;
   }
 
   /** B×S tokens, padding included. */

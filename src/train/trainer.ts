@@ -347,7 +347,7 @@ export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> 
     const named = task.model.namedParameters().filter(([, t]) => t.requiresGrad);
     this.params = named.map(([, t]) => t);
     if (o.freeze && o.precision === "f16") {
-      throw new UsageError("--freeze does not combine with --precision f16");
+      throw new UsageError("--freeze: does not combine with --precision f16");
     }
     this.frozen = o.freeze ? frozenBy(o.freeze, named, task.isHead?.bind(task)) : [];
     this.unfreezeStep = o.freeze ? Math.ceil((o.freezeEpochs ?? 0) * this.stepsPerEpoch) : 0;

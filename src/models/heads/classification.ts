@@ -18,6 +18,8 @@ export const IGNORE_LABEL: number = -100;
 export interface ClassificationInput extends BertBatch {
   /** Class id of each sequence in [0, num_labels), or -100 to leave it out; B values. */
   labels?: ArrayLike<number>;
+  /** Label smoothing of the loss (HF's `label_smoothing_factor`; see crossEntropy); default 0. */
+  labelSmoothing?: number;
 }
 
 /** A sequence classifier of any family: an encoder with one of the classification heads. */
@@ -133,7 +135,12 @@ function withLoss(
   let loss: Tensor | null = null;
   if (batch.labels) {
     const labels = checkLabels(batch.labels, batch.batch, c);
-    loss = crossEntropy(logits, Tensor.fromArray(labels, [batch.batch]), IGNORE_LABEL);
+    loss = crossEntropy(
+      logits,
+      Tensor.fromArray(labels, [batch.batch]),
+      IGNORE_LABEL,
+      batch.labelSmoothing,
+    );
   }
   return { logits, loss };
 }

@@ -27,6 +27,8 @@ export interface MaskedLmInput extends BertBatch {
    * loss equals the full one, without a [B·S, V] product.
    */
   predictAt?: Int32Array;
+  /** Label smoothing of the loss (HF's `label_smoothing_factor`; see crossEntropy); default 0. */
+  labelSmoothing?: number;
 }
 
 /** Vocabulary logits, and the loss when labels were given. */
@@ -125,7 +127,12 @@ export class MaskedLmHead extends Head<MaskedLmInput, MaskedLmOutput> {
     let loss: Tensor | null = null;
     if (batch.labels) {
       const labels = checkTokenLabels(batch.labels, b * s, v, at);
-      loss = crossEntropy(logits2d, Tensor.fromArray(labels, [labels.length]), IGNORE_TOKEN);
+      loss = crossEntropy(
+        logits2d,
+        Tensor.fromArray(labels, [labels.length]),
+        IGNORE_TOKEN,
+        batch.labelSmoothing,
+      );
     }
     return { logits: at ? logits2d : logits2d.view([b, s, v]), loss };
   }

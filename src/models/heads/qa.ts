@@ -17,6 +17,8 @@ export interface QaInput extends BertBatch {
   startPositions?: ArrayLike<number>;
   /** End token of each sequence's answer, B values. */
   endPositions?: ArrayLike<number>;
+  /** Label smoothing of the loss (HF's `label_smoothing_factor`; see crossEntropy); default 0. */
+  labelSmoothing?: number;
 }
 
 /** Start/end logits [B, S] each, and the loss when positions were given. */
@@ -67,7 +69,13 @@ export class QaHead extends Head<QaInput, QaOutput> {
         Int32Array.from({ length: b }, (_, i) => Math.min(Math.max(p[i], 0), s));
       const sp = Tensor.fromArray(clamp(batch.startPositions), [b]);
       const ep = Tensor.fromArray(clamp(batch.endPositions), [b]);
-      loss = scale(add(crossEntropy(startLogits, sp, s), crossEntropy(endLogits, ep, s)), 0.5);
+      // Smoothing applies to each of the two cross-entropies, as HF's LabelSmoother would to
+      // each logits/labels pair (HF's Trainer itself never smooths QA: it has no "labels").
+      const eps = batch.labelSmoothing ?? 0;
+      loss = scale(
+        add(crossEntropy(startLogits, sp, s, eps), crossEntropy(endLogits, ep, s, eps)),
+        0.5,
+      );
     }
     return { startLogits, endLogits, loss };
   }
