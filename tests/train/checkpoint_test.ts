@@ -2,7 +2,12 @@
 // checkpoint, SIGINT saves a resumable one, and a NaN stops the run before any save.
 
 import assert from "node:assert/strict";
-import { loadBertForQa, openSafetensors, readTrainerPointer } from "../../mod.ts";
+import {
+  checkpointsToDelete,
+  loadBertForQa,
+  openSafetensors,
+  readTrainerPointer,
+} from "../../mod.ts";
 import { errorLines, runScript, spawnScript } from "../cli/_run.ts";
 import { HAS_F16, rng } from "../_helpers.ts";
 
@@ -173,4 +178,29 @@ Deno.test("an injected NaN stops the run naming the step; the last good checkpoi
   assert.match(errs[0], /non-finite loss or gradient norm at step 5/);
   assert.equal(await verifyRun(dir), 4);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("checkpointsToDelete rotates as HF's save_total_limit, keeping the best's", () => {
+  const c = (...steps: number[]) => steps.map((k) => `checkpoint-${String(k).padStart(7, "0")}`);
+  // [saved (any order), limit, best step, deleted]
+  const table: [string[], number, number | undefined, string[]][] = [
+    [c(300, 100, 200), 1, undefined, c(100, 200)],
+    [c(100, 200, 300), 2, undefined, c(100)],
+    [c(100, 200, 300), 5, undefined, []],
+    [c(100, 200, 300), 2, 100, c(200)],
+    [c(100, 200, 300, 400), 2, 200, c(100, 300)],
+    [c(100, 200, 300), 2, 300, c(100)],
+    // A limit of 1 keeps the newest and the best while they differ.
+    [c(100, 200, 300), 1, 100, c(200)],
+    [c(100, 200, 300), 1, 300, c(100, 200)],
+    // A best whose checkpoint is gone changes nothing.
+    [c(200, 300), 1, 100, c(200)],
+  ];
+  for (const [names, limit, keepStep, want] of table) {
+    assert.deepEqual(
+      checkpointsToDelete(names, { limit, keepStep }),
+      want,
+      `${names} limit ${limit} best ${keepStep}`,
+    );
+  }
 });
