@@ -162,7 +162,7 @@ Deno.test("savePolicy loss-or-em: best/ follows the notebook's rule", async () =
 });
 
 Deno.test("saveTotalLimit keeps the last N checkpoints and never the best's", async () => {
-  const dirs = async (out: string) =>
+  const dirs = (out: string) =>
     [...Deno.readDirSync(out)].filter((e) => e.name.startsWith("checkpoint-")).map((e) => e.name)
       .sort();
   const evals = [{ score: 9, loss: 1 }, { score: 1, loss: 1 }, { score: 2, loss: 1 }, {
@@ -173,19 +173,19 @@ Deno.test("saveTotalLimit keeps the last N checkpoints and never the best's", as
   const t = new Trainer(toyTask(evals), options(out, { epochs: 4, saveTotalLimit: 2 }));
   await t.fit();
   t.dispose();
-  assert.deepEqual(await dirs(out), ["checkpoint-0000004", "checkpoint-0000016"], "best at 4");
+  assert.deepEqual(dirs(out), ["checkpoint-0000004", "checkpoint-0000016"], "best at 4");
 
   const one = await Deno.makeTempDir();
   const t1 = new Trainer(toyTask(evals), options(one, { epochs: 4, saveTotalLimit: 1 }));
   await t1.fit();
   t1.dispose();
-  assert.deepEqual(await dirs(one), ["checkpoint-0000004", "checkpoint-0000016"], "HF keeps 2");
+  assert.deepEqual(dirs(one), ["checkpoint-0000004", "checkpoint-0000016"], "HF keeps 2");
 
   const plain = await Deno.makeTempDir();
   const t0 = new Trainer(toyTask(evals), options(plain, { epochs: 4 }));
   await t0.fit();
   t0.dispose();
-  assert.deepEqual(await dirs(plain), ["checkpoint-0000016"], "without the limit: the last");
+  assert.deepEqual(dirs(plain), ["checkpoint-0000016"], "without the limit: the last");
   for (const d of [out, one, plain]) await Deno.remove(d, { recursive: true });
 });
 
