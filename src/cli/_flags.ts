@@ -231,7 +231,8 @@ export const READER_HELP =
 export function trainerFlags(f: Flags, usage: string, d: RecipeDefaults) {
   const s = (k: string) => f[k] as string | undefined;
   const freeze = freezeFlag(s("freeze"), usage);
-  if (!freeze && f["freeze-epochs"] !== undefined) {
+  // A resumed run has its --freeze already: --freeze-epochs alone is checked against it.
+  if (!freeze && f["freeze-epochs"] !== undefined && f.resume === undefined) {
     throw new UsageError("--freeze-epochs: needs --freeze embeddings|backbone", usage);
   }
   if (freeze && s("precision") === "f16") {
@@ -259,9 +260,8 @@ export function trainerFlags(f: Flags, usage: string, d: RecipeDefaults) {
     logEvery: 10,
     precision: precisionFlag(s("precision"), usage) ?? "f32",
     freeze,
-    freezeEpochs: freeze
-      ? numFlag(s("freeze-epochs"), "freeze-epochs", usage, 0.001, 1e4) ?? 1
-      : undefined,
+    freezeEpochs: numFlag(s("freeze-epochs"), "freeze-epochs", usage, 0.001, 1e4) ??
+      (freeze ? 1 : undefined),
     labelSmoothing: numFlag(s("label-smoothing"), "label-smoothing", usage, 0, 1) ?? 0,
     savePolicy: savePolicyFlag(s("save-policy"), usage) ?? "metric",
     saveTotalLimit: intFlag(s("save-total-limit"), "save-total-limit", usage, 1, 1e6),

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { openSafetensors, readTrainerPointer } from "../../mod.ts";
 import { errorLines, quickTrain, runScript } from "./_run.ts";
 
 Deno.test("train on the embedded default writes a full HF-layout run dir and ends with JSON", async () => {
@@ -75,6 +76,13 @@ Deno.test("bad flags are usage errors with exit code 2 and no stack trace", asyn
     [["--task", "ner"], /--task: unknown task "ner"; known tasks: qa, classify/],
     [["--eval-every", "often"], /--eval-every/],
     [["--warmup-steps", "-1"], /--warmup-steps/],
+    [["--freeze", "encoder"], /^error: --freeze: must be embeddings or backbone, got "encoder"/],
+    [["--freeze-epochs", "1"], /^error: --freeze-epochs: needs --freeze embeddings\|backbone/],
+    [["--freeze", "backbone", "--freeze-epochs", "0"], /^error: --freeze-epochs: must be a number/],
+    [["--freeze", "embeddings", "--precision", "f16"], /^error: --freeze: does not combine/],
+    [["--label-smoothing", "1.5"], /^error: --label-smoothing: must be a number in \[0, 1\]/],
+    [["--save-policy", "em"], /^error: --save-policy: must be metric or loss-or-em, got "em"/],
+    [["--save-total-limit", "0"], /^error: --save-total-limit: must be an integer/],
   ];
   for (const [args, re] of cases) {
     const r = await runScript("train", args);
@@ -178,4 +186,88 @@ Deno.test("a training set with no usable example is one error naming the file, e
   assert.equal(errs.length, 1, r.stderr);
   assert.match(errs[0], /train\.json: no usable training examples/);
   await Deno.remove(dir, { recursive: true });
+});
+
+/** The reader options on the embedded default: 54 windows, 14 steps an epoch, frozen 1-7. */
+const READER = [
+  "--max-train-samples",
+  "48",
+  "--max-eval-samples",
+  "8",
+  "--batch-size",
+  "4",
+  "--seed",
+  "5",
+  "--max-steps",
+  "20",
+  "--freeze",
+  "embeddings",
+  "--freeze-epochs",
+  "0.5",
+  "--label-smoothing",
+  "0.02",
+  "--save-policy",
+  "loss-or-em",
+  "--save-total-limit",
+  "2",
+];
+
+/** The last checkpoint's embedding weights, embedding moments and their AdamW step counts. */
+async function lastCheckpoint(run: string) {
+  const p = await readTrainerPointer(run);
+  const opt = await openSafetensors(`${p.dir}/optimizer.safetensors`);
+  const order: string[] = JSON.parse(opt.metadata.order);
+  const steps: number[] = JSON.parse(opt.metadata.steps);
+  const emb = (n: string) => n.startsWith("bert.embeddings.");
+  const moments = [...opt.tensors.keys()].filter((k) => emb(k.slice(2)));
+  const embSteps = [...new Set(order.map((n, i) => emb(n) ? steps[i] : -1).filter((s) => s >= 0))];
+  const others = [...new Set(order.map((n, i) => emb(n) ? -1 : steps[i]).filter((s) => s >= 0))];
+  opt.close();
+  const m = await openSafetensors(`${p.dir}/model.safetensors`);
+  const weights = await m.readFloat32("bert.embeddings.word_embeddings.weight");
+  m.close();
+  return { step: p.step, moments: moments.length, embSteps, others, weights };
+}
+
+Deno.test("reader options: stops in the frozen span, at the unfreeze and after it resume bit-exact", async () => {
+  const a = await Deno.makeTempDir();
+  const b = await Deno.makeTempDir();
+  const first = await runScript("train", [...READER, "--stop-after", "4", "--out", a]);
+  assert.equal(first.code, 130, first.stderr);
+  const at4 = await lastCheckpoint(a);
+  // Frozen: no moments and no step count for the embeddings; the rest at step 4.
+  assert.deepEqual([at4.step, at4.moments, at4.embSteps, at4.others], [4, 0, [0], [4]]);
+  // A recipe flag that disagrees is refused.
+  for (
+    const flags of [
+      ["--freeze-epochs", "1"],
+      ["--label-smoothing", "0.1"],
+      ["--save-total-limit", "3"],
+      ["--save-policy", "metric"],
+      ["--freeze", "backbone"],
+    ]
+  ) {
+    const bad = await runScript("train", ["--resume", a, ...flags]);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(errorLines(bad.stderr)[0], new RegExp(`^error: ${flags[0]} .*disagrees`));
+  }
+  const second = await runScript("train", ["--resume", a, "--stop-after", "3"]);
+  assert.equal(second.code, 130, second.stderr);
+  const at7 = await lastCheckpoint(a);
+  assert.deepEqual([at7.step, at7.moments, at7.embSteps], [7, 0, [0]], "step 7 is the last frozen");
+  assert.deepEqual(at7.weights, at4.weights, "frozen embeddings do not move");
+  const third = await runScript("train", ["--resume", a, "--stop-after", "5", ...READER]);
+  assert.equal(third.code, 130, third.stderr);
+  const at12 = await lastCheckpoint(a);
+  assert.deepEqual([at12.step, at12.moments, at12.embSteps], [12, 10, [5]], "unfrozen at step 8");
+  assert.notDeepEqual(at12.weights, at7.weights, "the embeddings train after the unfreeze");
+  const last = await runScript("train", ["--resume", a]);
+  assert.equal(last.code, 0, last.stderr);
+  const straight = await runScript("train", [...READER, "--out", b]);
+  assert.equal(straight.code, 0, straight.stderr);
+  for (const f of ["model.safetensors", "best/model.safetensors"]) {
+    assert.deepEqual(await Deno.readFile(`${a}/${f}`), await Deno.readFile(`${b}/${f}`), f);
+  }
+  await Deno.remove(a, { recursive: true });
+  await Deno.remove(b, { recursive: true });
 });
