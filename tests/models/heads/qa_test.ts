@@ -47,6 +47,16 @@ Deno.test("QaHead: start/end logits from qa_outputs, loss = mean CE, positions c
   const startLoss = (ce(0, 0, 2) + ce(1, 0, 0)) / 2;
   const endLoss = ce(0, 1, 1);
   assertClose([got.loss], [(startLoss + endLoss) / 2], { atol: 1e-5, rtol: 1e-5 }, "loss");
+  // labelSmoothing smooths each of the two: (1 - eps) nll + eps mean over positions of -log p.
+  const eps = 0.2;
+  const smoothedLoss = await scopeAsync(() =>
+    head.forward(Tensor.fromArray(hidden, [b, s, h]), { ...batch, labelSmoothing: eps }).loss!
+      .item()
+  );
+  const sce = (r: number, k: number, p: number) =>
+    (1 - eps) * ce(r, k, p) + eps * [0, 1, 2].reduce((a, t) => a + ce(r, k, t), 0) / s;
+  const smoothed = ((sce(0, 0, 2) + sce(1, 0, 0)) / 2 + sce(0, 1, 1)) / 2;
+  assertClose([smoothedLoss], [smoothed], { atol: 1e-5, rtol: 1e-5 }, "smoothed loss");
   const noLabels = scope(() =>
     head.forward(Tensor.fromArray(hidden, [b, s, h]), { ...batch, startPositions: undefined }).loss
   );
