@@ -50,6 +50,7 @@ export * from "./src/ops/cross_entropy.ts";
 export * from "./src/ops/argmax.ts";
 export * from "./src/ops/attention.ts";
 export * from "./src/ops/fused.ts";
+export * from "./src/ops/lstm.ts";
 
 // Layers, optimizer, training utilities.
 export * from "./src/nn/module.ts";
