@@ -80,6 +80,7 @@ export * from "./src/models/bert_qa.ts";
 export * from "./src/models/bert_classify.ts";
 export * from "./src/models/with_head.ts";
 export * from "./src/models/heads/qa.ts";
+export * from "./src/models/heads/qa_lstm.ts";
 export * from "./src/models/heads/classification.ts";
 export * from "./src/models/heads/mlm.ts";
 export * from "./src/models/masked_lm.ts";

@@ -55,7 +55,11 @@ export interface LstmWeights {
  * console.log(y.shape); // [2, 5, 4]: forward and backward states; row 1 is zero past position 2
  * ```
  */
-export function lstm(x: Tensor, directions: readonly LstmWeights[], lengths?: ArrayLike<number>): Tensor {
+export function lstm(
+  x: Tensor,
+  directions: readonly LstmWeights[],
+  lengths?: ArrayLike<number>,
+): Tensor {
   if (x.shape.length !== 3 || x.dtype !== "f32") {
     throw new Error(`lstm: x must be f32 [B, S, I], got [${x.shape}]`);
   }
@@ -80,7 +84,9 @@ export function lstm(x: Tensor, directions: readonly LstmWeights[], lengths?: Ar
     throw new Error(`lstm: ${lengths.length} lengths for ${b} sequences`);
   }
   const bad = lens.findIndex((n) => !(Number.isInteger(n) && n >= 0 && n <= s));
-  if (bad >= 0) throw new Error(`lstm: length ${lengths![bad]} of sequence ${bad} is outside [0, ${s}]`);
+  if (bad >= 0) {
+    throw new Error(`lstm: length ${lengths![bad]} of sequence ${bad} is outside [0, ${s}]`);
+  }
   const xps = directions.map((d) => matmul(x, d.weightIh, { transB: true })); // [B, S, 4H]
   const biases = directions.map((d) => add(d.biasIh, d.biasHh)); // [4H]
   return recurrence(xps, directions.map((d) => d.weightHh), biases, lens, [b, s, h]);

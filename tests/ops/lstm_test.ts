@@ -2,7 +2,17 @@
 // and against PyTorch's nn.LSTM (tools/lstm_golden.py: outputs and every gradient).
 
 import assert from "node:assert/strict";
-import { backward, initGpu, lstm, type LstmWeights, mul, openSafetensors, scopeAsync, sum, Tensor } from "../../mod.ts";
+import {
+  backward,
+  initGpu,
+  lstm,
+  type LstmWeights,
+  mul,
+  openSafetensors,
+  scopeAsync,
+  sum,
+  Tensor,
+} from "../../mod.ts";
 import { assertClose, gradcheck, randn } from "../_helpers.ts";
 import { relErr } from "../_ref.ts";
 
@@ -128,7 +138,9 @@ Deno.test("lstm refuses bad shapes and lengths", () => {
 // tools/lstm_golden.py: nn.LSTM(7, 5, bidirectional=True, batch_first=True) in float64, plain
 // over padded input and packed by lengths, L = sum(y * w).
 Deno.test("lstm matches PyTorch nn.LSTM, plain and packed: output and every gradient", async () => {
-  const g = await openSafetensors(new URL("../fixtures/lstm/golden.safetensors", import.meta.url).pathname);
+  const g = await openSafetensors(
+    new URL("../fixtures/lstm/golden.safetensors", import.meta.url).pathname,
+  );
   try {
     const names = ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"];
     const pnames = [...names, ...names.map((n) => `${n}_reverse`)];
@@ -137,12 +149,19 @@ Deno.test("lstm matches PyTorch nn.LSTM, plain and packed: output and every grad
       await scopeAsync(async () => {
         const x = Tensor.fromArray(await g.readFloat32("x"), g.tensors.get("x")!.shape);
         const ps = await Promise.all(
-          pnames.map(async (n) => Tensor.fromArray(await g.readFloat32(n), g.tensors.get(n)!.shape)),
+          pnames.map(async (n) =>
+            Tensor.fromArray(await g.readFloat32(n), g.tensors.get(n)!.shape)
+          ),
         );
         for (const t of [x, ...ps]) t.requiresGrad = true;
         const y = lstm(x, weights(ps), mode === "packed" ? lens : undefined);
         const w = Tensor.fromArray(await g.readFloat32("w"), y.shape);
-        assertClose(await y.toArray(), await g.readFloat32(`${mode}.y`), { atol: 2e-6, rtol: 0 }, `${mode} y`);
+        assertClose(
+          await y.toArray(),
+          await g.readFloat32(`${mode}.y`),
+          { atol: 2e-6, rtol: 0 },
+          `${mode} y`,
+        );
         backward(sum(mul(y, w)));
         for (const [n, t] of [["x", x], ...pnames.map((n, k) => [n, ps[k]] as const)] as const) {
           const err = relErr(await t.grad!.toArray(), await g.readFloat32(`${mode}.grad.${n}`));
