@@ -7,21 +7,25 @@ import type { Tensor } from "../../tensor.ts";
 import { BertModel, type DropoutCtx } from "../bert.ts";
 import type { BertConfig } from "../config.ts";
 import { InitCtx } from "../init.ts";
+import { ConfigError } from "../../util/errors.ts";
 import { EncoderWithHead, Head } from "../with_head.ts";
 import { type QaInput, type QaOutput, spanOutput } from "./qa.ts";
 
 /** The notebook's head dropout (`--head_dropout_ratio 0.7`), used when the config has none. */
 export const DEFAULT_HEAD_DROPOUT = 0.7;
 
-/** The head's sizes, from the config's extra fields (see {@linkcode QaLstmHead}). */
-export function qaLstmSizes(c: BertConfig): { hidden: number; dropout: number } {
+// The head's sizes, from the config's extra fields (see QaLstmHead).
+function qaLstmSizes(c: BertConfig): { hidden: number; dropout: number } {
   const hidden = c.qa_lstm_hidden_size ?? c.hidden_size;
   const dropout = c.head_dropout ?? DEFAULT_HEAD_DROPOUT;
   if (!(Number.isInteger(hidden) && (hidden as number) > 0)) {
-    throw new Error(`qa_lstm_hidden_size must be a positive integer, got ${hidden}`);
+    throw new ConfigError(
+      "config.json",
+      `qa_lstm_hidden_size must be a positive integer, got ${hidden}`,
+    );
   }
   if (!(typeof dropout === "number" && dropout >= 0 && dropout < 1)) {
-    throw new Error(`head_dropout must be in [0, 1), got ${dropout}`);
+    throw new ConfigError("config.json", `head_dropout must be in [0, 1), got ${dropout}`);
   }
   return { hidden: hidden as number, dropout };
 }
