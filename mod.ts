@@ -50,6 +50,7 @@ export * from "./src/ops/cross_entropy.ts";
 export * from "./src/ops/argmax.ts";
 export * from "./src/ops/attention.ts";
 export * from "./src/ops/fused.ts";
+export * from "./src/ops/lstm.ts";
 
 // Layers, optimizer, training utilities.
 export * from "./src/nn/module.ts";
@@ -80,6 +81,7 @@ export * from "./src/models/bert_qa.ts";
 export * from "./src/models/bert_classify.ts";
 export * from "./src/models/with_head.ts";
 export * from "./src/models/heads/qa.ts";
+export * from "./src/models/heads/qa_lstm.ts";
 export * from "./src/models/heads/classification.ts";
 export * from "./src/models/heads/mlm.ts";
 export * from "./src/models/masked_lm.ts";

@@ -6,6 +6,7 @@
 #include "lib/index.wgsl"
 #include "lib/erf.wgsl"
 #include "lib/normal.wgsl"
+#include "lib/tanh.wgsl"
 
 struct P { n: u32 }
 
@@ -24,26 +25,6 @@ fn erf_(z: f32) -> f32 {
   if (t < 0.921875) { return z + z * erf_small(z * z); }
   let r = 1.0 - erfc_tail(t, neg_square(t));
   return select(r, -r, z < 0.0);
-}
-
-fn tanh_(x: f32) -> f32 {
-  let t = abs(x);
-  var r: f32;
-  if (t < 0.625) {
-    // (1 - e) / (1 + e) cancels near 0: a polynomial keeps relative precision there.
-    let s = t * t;
-    var c = -5.7049826718866825e-03;
-    c = c * s + 2.06390842795372e-02;
-    c = c * s - 5.373971536755562e-02;
-    c = c * s + 1.3331441581249237e-01;
-    c = c * s - 3.333328068256378e-01;
-    r = t + t * s * c;
-  } else {
-    // exp(-2t) never overflows; 1 is reached (in f32) well before t = 20.
-    let e = exp2part(-2.0 * min(t, 20.0), 0.0);
-    r = (1.0 - e) / (1.0 + e);
-  }
-  return select(r, -r, x < 0.0);
 }
 
 @compute @workgroup_size(256)

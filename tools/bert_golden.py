@@ -166,8 +166,14 @@ def lin(x, p, name):
 
 def forward(cfg, p, ids, types, mask, start, end, padding_idx=True):
     """HF BertForQuestionAnswering.forward with dropout off (see encode)."""
-    s = ids.shape[1]
-    logits = lin(encode(cfg, p, ids, types, mask, padding_idx), p, "qa_outputs")
+    return span_outputs(lin(encode(cfg, p, ids, types, mask, padding_idx), p, "qa_outputs"),
+                        start, end)
+
+
+def span_outputs(logits, start, end):
+    """Start and end logits of the span projection [B, S, 2], and HF's QA loss: the mean of the
+    two cross-entropies, positions clamped to [0, S] and S ignored."""
+    s = logits.shape[1]
     start_logits, end_logits = logits[..., 0], logits[..., 1]
     ignored = s
     ce = torch.nn.CrossEntropyLoss(ignore_index=ignored)

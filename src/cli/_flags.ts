@@ -108,6 +108,8 @@ const TASK_ONLY: Record<string, TaskName | TaskName[]> = {
   "max-answer-length": "qa",
   "top-k": "qa",
   metric: "qa",
+  head: "qa",
+  "head-dropout": "qa",
   question: "qa",
   context: "qa",
   text: ["classify", "mlm"],

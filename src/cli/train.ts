@@ -2,11 +2,13 @@
 // With no --train it runs the embedded default: generated Korean QA, a vocabulary built from
 // it, and a tiny BERT from scratch, all offline.
 
-import { BertForQuestionAnswering } from "../models/bert_qa.ts";
+import type { QaModel } from "../models/heads/qa.ts";
+import { QaLstmHead } from "../models/heads/qa_lstm.ts";
+import { modelFor } from "../models/registry.ts";
 import { loadSquad, parseSquad, type QAExample } from "../qa/dataset.ts";
 import { defaultSplits, koreanQaCharset } from "../qa/synthetic.ts";
 import { truncateQuestions } from "../qa/features.ts";
-import { loadQaModelDir } from "../qa/model_dir.ts";
+import { loadQaModelDir, type QaHeadChoice, withQaHead } from "../qa/model_dir.ts";
 import { type TrainOptions, trainQa, type TrainSummary } from "../qa/task.ts";
 import { type ResumeState, TrainingInterrupted } from "../train/trainer.ts";
 import { readTrainerPointer, type TrainerPointer } from "../train/checkpoint.ts";
@@ -16,6 +18,7 @@ import {
   checkTaskFlags,
   intFlag,
   metricFlag,
+  numFlag,
   OPTIMIZER_FLAGS,
   PRECISION_FLAGS,
   PRECISION_HELP,
@@ -137,6 +140,12 @@ QA
   --n-best N             n-best size in postprocessing (default 20)
   --max-answer-length N  longest answer in tokens (default 30)
   --metric NAME          korquad | squad (default korquad)
+  --head qa|lstm         the span head: qa (qa_outputs only; default, or --model's own) or
+                         lstm (the ODQA project's LSTM-LayerNorm head: a bidirectional LSTM,
+                         LayerNorm, dropout, qa_outputs; saved in config.json, so eval and
+                         predict load it back)
+  --head-dropout P       dropout before the LSTM head's qa_outputs (default 0.7, the
+                         notebook's); with --head lstm
 reliability
   --resume RUN_DIR       continue a stopped run in RUN_DIR (weights, AdamW moments, step,
                          LR schedule, dropout RNG and data order are restored; other
@@ -178,6 +187,8 @@ const FLAGS = {
   "n-best": { type: "string" },
   "max-answer-length": { type: "string" },
   metric: { type: "string" },
+  head: { type: "string" },
+  "head-dropout": { type: "string" },
   ...RELIABILITY_FLAGS,
   ...LORA_FLAGS,
   help: { type: "boolean" },
@@ -191,12 +202,14 @@ const QA_RECIPE_KEYS = {
   "n-best": "nBest",
   "max-answer-length": "maxAnswerLength",
   metric: "metric",
+  head: "head",
+  "head-dropout": "headDropout",
 };
 
 type QaFlags = ReturnType<typeof parseFlags<typeof FLAGS>>;
 
-/** A QA run's options: the task's, and LoRA's. */
-type QaOptions = TrainOptions & LoraOptions;
+/** A QA run's options: the task's, LoRA's, and the head (filled in from the model built). */
+type QaOptions = TrainOptions & LoraOptions & Partial<QaHeadChoice>;
 
 /** Where the data of a run comes from; saved with checkpoints so a resume reloads it. */
 interface DataSpec {
@@ -301,7 +314,7 @@ async function resumeQa(dir: string, f: QaFlags, p: TrainerPointer & { dir: stri
 
 /** Trains (a LoRA run saving its adapter), merges with --merge, and reports. */
 async function trainAndReport(
-  model: BertForQuestionAnswering,
+  model: QaModel,
   tokenizer: TextTokenizer,
   train: QAExample[],
   evalSet: QAExample[],
@@ -381,6 +394,7 @@ function recipe(f: QaFlags): { opts: QaOptions; spec: DataSpec } {
     metric: metricFlag(f.metric, USAGE) ?? "korquad",
     ...sessionFlags(f, USAGE),
     ...loraFlags(f, USAGE),
+    ...headFlags(f),
   };
   const spec: DataSpec = {
     train: f.train,
@@ -390,6 +404,24 @@ function recipe(f: QaFlags): { opts: QaOptions; spec: DataSpec } {
     seed: t.seed,
   };
   return { opts, spec };
+}
+
+/** `--head` and `--head-dropout` (which needs `--head lstm`); neither combines with LoRA yet. */
+function headFlags(f: QaFlags): Partial<QaHeadChoice> {
+  const head = f.head;
+  if (head !== undefined && head !== "qa" && head !== "lstm") {
+    throw new UsageError(`--head: must be qa or lstm, got "${head}"`, USAGE);
+  }
+  const headDropout = numFlag(f["head-dropout"], "head-dropout", USAGE, 0, 0.99);
+  if (headDropout !== undefined && head !== "lstm") {
+    throw new UsageError("--head-dropout goes with --head lstm", USAGE);
+  }
+  if (
+    head === "lstm" && (f.lora || f.adapter || Object.keys(f).some((k) => k.startsWith("lora-")))
+  ) {
+    throw new UsageError("--head lstm does not combine with LoRA", USAGE);
+  }
+  return { head, headDropout };
 }
 
 // `--text a.txt b.json` names several files, as `--text a.txt --text b.json` does.
@@ -444,10 +476,11 @@ export async function main(args: string[]): Promise<void> {
   const data = await loadData(spec);
   const generated = data.generated;
   opts.precision = await startGpu(opts.precision!);
-  let model: BertForQuestionAnswering;
+  let model: QaModel;
   let tokenizer: TextTokenizer;
+  const head = opts.head ? { head: opts.head, headDropout: opts.headDropout } : undefined;
   if (f.model) {
-    ({ model, tokenizer } = await loadQaModelDir(f.model, { seed }));
+    ({ model, tokenizer } = await loadQaModelDir(f.model, { seed, head }));
   } else {
     const texts = generated
       ? [...data.train.flatMap((e) => [e.context, e.question]), koreanQaCharset()]
@@ -463,8 +496,12 @@ export async function main(args: string[]): Promise<void> {
       // learned at least as well as with 512.
       ...(generated && !f.config ? { intermediate_size: EMBEDDED.intermediateSize } : {}),
     });
-    model = new BertForQuestionAnswering(config, { seed });
+    const qaConfig = head ? withQaHead(config, head) : config;
+    model = modelFor(qaConfig, { task: "question-answering", seed }).model as QaModel;
   }
+  // The run records the head it trains, whichever way it was chosen.
+  opts.head = model.head instanceof QaLstmHead ? "lstm" : "qa";
+  if (model.head instanceof QaLstmHead) opts.headDropout = model.head.dropout;
   if (isLoraRun(opts)) await attachLora(model, opts, seed);
   const { train, evalSet } = await cutQuestions(data, tokenizer, opts.maxQueryLength);
   await replaceOldRun(f, opts.out);

@@ -12,6 +12,8 @@ import {
   type SequenceClassifier,
 } from "./heads/classification.ts";
 import { modelFor, type TaskModel } from "./registry.ts";
+import { QaHead, type QaModel } from "./heads/qa.ts";
+import { QaLstmHead } from "./heads/qa_lstm.ts";
 import { EncoderWithHead } from "./with_head.ts";
 import { CheckpointError } from "../util/errors.ts";
 
@@ -179,6 +181,37 @@ export async function loadBertForQa(
     );
   }
   return { model, config, report };
+}
+
+/**
+ * Loads a HF-layout directory as a question-answering model of any head: the class its
+ * `config.json` names when that is a QA class (e.g. `BertForQuestionAnsweringWithLSTMLNHead`),
+ * else its model_type's plain one; see {@linkcode loadModel}. `opts.configure` may pick another
+ * head (as `train --head` does) by rewriting `architectures`.
+ *
+ * @example
+ * ```ts
+ * import { initGpu, loadQaModel } from "webgpu-bert";
+ * await initGpu();
+ * const { model } = await loadQaModel("tests/fixtures/bert_qa_lstm_odd");
+ * console.log(model.architecture); // BertForQuestionAnsweringWithLSTMLNHead
+ * ```
+ */
+export async function loadQaModel(
+  dir: string,
+  opts: {
+    seed?: number;
+    quiet?: boolean;
+    files?: Files;
+    configure?: (c: BertConfig) => BertConfig;
+  } = {},
+): Promise<{ model: QaModel; config: BertConfig; report: LoadReport }> {
+  const { model, config, report } = await loadModel(dir, { ...opts, task: "question-answering" });
+  if (!(model.head instanceof QaHead || model.head instanceof QaLstmHead)) {
+    model.dispose();
+    throw new CheckpointError(dir, `the question-answering model has no QA head`);
+  }
+  return { model: model as QaModel, config, report };
 }
 
 /**

@@ -8,6 +8,7 @@ import type { Module } from "../nn/module.ts";
 import { deriveSeed } from "../ops/dropout.ts";
 import { AdapterError } from "../util/errors.ts";
 import { QaHead } from "./heads/qa.ts";
+import { QaLstmHead } from "./heads/qa_lstm.ts";
 import { ClassificationHead, RobertaClassificationHead } from "./heads/classification.ts";
 import { EncoderWithHead } from "./with_head.ts";
 
@@ -91,7 +92,8 @@ export function loraStateOf(model: Module): LoraState | null {
 }
 
 /**
- * PEFT's task type and `modules_to_save` for a model's head: QA trains `qa_outputs`
+ * PEFT's task type and `modules_to_save` for a model's head: QA trains `qa_outputs` (the
+ * LSTM head also `lstm` and `layer_norm`)
  * (`PeftModelForQuestionAnswering`), classification `classifier` and `score`
  * (`PeftModelForSequenceClassification`); a masked-LM head has no PEFT task type, so nothing
  * but the adapters trains (its decoder is the frozen word embedding).
@@ -111,6 +113,9 @@ export function peftTaskOf(
 ): { taskType: string | null; modulesToSave: string[] | null } {
   const head = model instanceof EncoderWithHead ? model.head : null;
   if (head instanceof QaHead) return { taskType: "QUESTION_ANS", modulesToSave: ["qa_outputs"] };
+  if (head instanceof QaLstmHead) {
+    return { taskType: "QUESTION_ANS", modulesToSave: ["lstm", "layer_norm", "qa_outputs"] };
+  }
   if (head instanceof ClassificationHead || head instanceof RobertaClassificationHead) {
     return { taskType: "SEQ_CLS", modulesToSave: ["classifier", "score"] };
   }

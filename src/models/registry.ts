@@ -11,6 +11,7 @@ import {
   RobertaForQuestionAnswering,
   RobertaForSequenceClassification,
 } from "./roberta.ts";
+import { BertForQuestionAnsweringWithLSTMLNHead } from "./heads/qa_lstm.ts";
 import type { BertBatch } from "./bert.ts";
 import type { EncoderWithHead, Head } from "./with_head.ts";
 
@@ -94,6 +95,12 @@ registerTask(
   (c, o) => new RobertaForQuestionAnswering(c, o),
 );
 registerTask(
+  "question-answering",
+  "ForQuestionAnsweringWithLSTMLNHead",
+  (c, o) => new BertForQuestionAnsweringWithLSTMLNHead(c, o),
+  (c, o) => new BertForQuestionAnsweringWithLSTMLNHead(c, o),
+);
+registerTask(
   "text-classification",
   "ForSequenceClassification",
   (c, o) => new BertForSequenceClassification(c, o),
@@ -107,10 +114,11 @@ registerTask(
 );
 
 /**
- * The architecture to build for `config`: `opts.architecture` if given; else, with
- * `opts.task`, the one registered for that task and the config's `model_type` (as
- * `AutoModelForQuestionAnswering` does, so a base checkpoint saved as `BertForMaskedLM`
- * gets a QA head); else the config's first `architectures` entry. Unknown names are a
+ * The architecture to build for `config`: `opts.architecture` if given; else the config's first
+ * `architectures` entry when it is registered for `opts.task` (or no task is given) and the
+ * config's `model_type` (a QA model with the LSTM head loads as such); else, with `opts.task`,
+ * the first one registered for that task and `model_type` (as `AutoModelForQuestionAnswering`
+ * does, so a base checkpoint saved as `BertForMaskedLM` gets a QA head). Unknown names are a
  * {@linkcode ConfigError} listing the known ones; `path` names the config in it.
  *
  * @example
@@ -128,6 +136,13 @@ export function resolveArchitecture(
   const type = config.model_type ?? "bert";
   const known = () => `known: ${knownArchitectures().join(", ")}`;
   let name = opts.architecture;
+  const listed = config.architectures;
+  const own = Array.isArray(listed) && typeof listed[0] === "string" ? listed[0] : undefined;
+  const ownArch = own === undefined ? undefined : ARCHITECTURES.get(own);
+  // The config's own class wins when it serves the task (a QA model with a custom head).
+  if (name === undefined && ownArch?.task === opts.task && ownArch?.modelTypes.includes(type)) {
+    name = own;
+  }
   if (name === undefined && opts.task !== undefined) {
     for (const [n, a] of ARCHITECTURES) {
       if (a.task === opts.task && a.modelTypes.includes(type)) {
@@ -143,11 +158,10 @@ export function resolveArchitecture(
     }
   }
   if (name === undefined) {
-    const listed = config.architectures;
-    if (!Array.isArray(listed) || typeof listed[0] !== "string") {
+    if (own === undefined) {
       throw new ConfigError(path, `config names no architectures: pass a task (${known()})`);
     }
-    name = listed[0];
+    name = own;
   }
   const arch = ARCHITECTURES.get(name);
   if (!arch) throw new ConfigError(path, `architecture ${name} is not supported (${known()})`);

@@ -7,6 +7,7 @@ import { matmul } from "../ops/matmul.ts";
 import { layerNorm } from "../ops/layernorm.ts";
 import { embedding } from "../ops/embedding.ts";
 import { rand, randn } from "../ops/random.ts";
+import { lstm, type LstmWeights } from "../ops/lstm.ts";
 
 /** How a layer's weights are initialized. */
 export interface InitOptions {
@@ -168,5 +169,50 @@ export class Embedding extends Module {
   /** ids (i32) [...] → [..., dim] */
   forward(ids: Tensor): Tensor {
     return embedding(ids, this.weight, this.paddingIdx);
+  }
+}
+
+/**
+ * One LSTM layer, as torch.nn.LSTM(inputSize, hiddenSize, batch_first=True, bidirectional):
+ * parameters `weight_ih_l0` [4H, I], `weight_hh_l0` [4H, H], `bias_ih_l0`, `bias_hh_l0` [4H]
+ * (gates i, f, g, o), and the same with `_reverse` for the backward direction; PyTorch's init,
+ * U(±1/√H) for all of them. See {@linkcode lstm} for `lengths` (packed sequences).
+ *
+ * @example
+ * ```ts
+ * import { initGpu, Lstm, Tensor } from "webgpu-bert";
+ * await initGpu();
+ * const rnn = new Lstm(3, 4, { seed: 0, bidirectional: true });
+ * const y = rnn.forward(Tensor.fromArray(new Float32Array(2 * 5 * 3), [2, 5, 3]), [5, 2]);
+ * console.log(y.shape, rnn.namedParameters().length); // [2, 5, 8] 8
+ * ```
+ */
+export class Lstm extends Module {
+  /** The forward direction's weights, then the backward one's when bidirectional. */
+  readonly directions: readonly LstmWeights[];
+
+  /** A layer from `inputSize` to `hiddenSize` per direction, drawn from `opts.seed`. */
+  constructor(
+    readonly inputSize: number,
+    readonly hiddenSize: number,
+    opts: { seed: number; bidirectional?: boolean },
+  ) {
+    super();
+    const bound = 1 / Math.sqrt(hiddenSize);
+    let k = 0;
+    const u = (name: string, shape: number[]) =>
+      this.param(name, rand(shape, { seed: opts.seed + k++, low: -bound, high: bound }));
+    const g = 4 * hiddenSize;
+    this.directions = (opts.bidirectional ? ["", "_reverse"] : [""]).map((sfx) => ({
+      weightIh: u(`weight_ih_l0${sfx}`, [g, inputSize]),
+      weightHh: u(`weight_hh_l0${sfx}`, [g, hiddenSize]),
+      biasIh: u(`bias_ih_l0${sfx}`, [g]),
+      biasHh: u(`bias_hh_l0${sfx}`, [g]),
+    }));
+  }
+
+  /** x [B, S, I] → [B, S, H], or [B, S, 2H] when bidirectional (forward states first). */
+  forward(x: Tensor, lengths?: ArrayLike<number>): Tensor {
+    return lstm(x, this.directions, lengths);
   }
 }

@@ -3,7 +3,7 @@
 import { noGrad } from "../autograd.ts";
 import { scopeAsync } from "../tensor.ts";
 import type { BertBatch } from "../models/bert.ts";
-import type { BertForQuestionAnswering } from "../models/bert_qa.ts";
+import type { QaModel } from "../models/heads/qa.ts";
 import type { TextTokenizer } from "../text/tokenizer.ts";
 import type { QAExample } from "./dataset.ts";
 import { prepareEvalFeatures, prepareTrainFeatures, type QaFeature } from "./features.ts";
@@ -89,7 +89,7 @@ export function batchOf(features: readonly QaFeature[], withLabels: boolean): Qa
 
 /** Start/end logits of every feature (each as long as its trimmed batch), and the mean loss. */
 export async function predictLogits(
-  model: BertForQuestionAnswering,
+  model: QaModel,
   features: readonly QaFeature[],
   batchSize: number,
   onBatch?: (done: number) => void,
@@ -140,7 +140,7 @@ export function score(
  * n-best postprocessing, then EM/F1 by the official script's rules.
  */
 export async function evaluateQa(
-  model: BertForQuestionAnswering,
+  model: QaModel,
   tokenizer: TextTokenizer,
   examples: readonly QAExample[],
   opts: EvalOptions,

@@ -1,7 +1,7 @@
 // Extractive QA as a task of the Trainer: HF run_qa.py's training windows, its batches and loss,
 // and evaluation by n-best postprocessing and the official metric, best checkpoint by EM.
 
-import type { BertForQuestionAnswering } from "../models/bert_qa.ts";
+import type { QaModel } from "../models/heads/qa.ts";
 import { MODEL_FILES, saveModel } from "../models/checkpoint.ts";
 import type { TextTokenizer } from "../text/tokenizer.ts";
 import {
@@ -57,7 +57,7 @@ export interface QaEvaluation extends TaskEvaluation {
 
 /** Saves model, config and tokenizer in HF layout into `dir`. */
 export async function saveQaModel(
-  model: BertForQuestionAnswering,
+  model: QaModel,
   tokenizer: TextTokenizer,
   dir: string,
 ): Promise<void> {
@@ -107,7 +107,7 @@ export class QaTask implements TrainTask<QaBatch, QaEvaluation> {
   readonly model: TrainableModel;
 
   private constructor(
-    readonly qa: BertForQuestionAnswering,
+    readonly qa: QaModel,
     readonly tokenizer: TextTokenizer,
     readonly features: readonly QaFeature[],
     readonly evalSet: readonly QAExample[],
@@ -120,7 +120,7 @@ export class QaTask implements TrainTask<QaBatch, QaEvaluation> {
 
   /** Builds the training windows of `train` (one feature per window). */
   static async create(
-    model: BertForQuestionAnswering,
+    model: QaModel,
     tokenizer: TextTokenizer,
     train: readonly QAExample[],
     evalSet: readonly QAExample[],
@@ -156,9 +156,9 @@ export class QaTask implements TrainTask<QaBatch, QaEvaluation> {
     return b.batch * b.seq;
   }
 
-  /** The head's parameters (`qa_outputs.*`), for `--head-lr`. */
+  /** The head's parameters (all but the encoder's: `qa_outputs.*`, `lstm.*`), for `--head-lr`. */
   isHead(name: string): boolean {
-    return name.startsWith("qa_outputs.");
+    return !name.startsWith(`${this.qa.prefix}.`);
   }
 
   /** The mean of the start and end cross-entropies. */
@@ -201,7 +201,7 @@ export class QaTask implements TrainTask<QaBatch, QaEvaluation> {
  * may change how the task saves (a LoRA run saves its adapter, not the whole model).
  */
 export async function trainQa(
-  model: BertForQuestionAnswering,
+  model: QaModel,
   tokenizer: TextTokenizer,
   train: readonly QAExample[],
   evalSet: readonly QAExample[],

@@ -9,7 +9,7 @@ import { crossEntropy } from "../../ops/cross_entropy.ts";
 import type { BertBatch } from "../bert.ts";
 import type { BertConfig } from "../config.ts";
 import type { InitCtx } from "../init.ts";
-import { Head } from "../with_head.ts";
+import { type EncoderWithHead, Head } from "../with_head.ts";
 
 /** A batch with optional answer-span labels, one start and one end token per sequence. */
 export interface QaInput extends BertBatch {
@@ -32,9 +32,8 @@ export interface QaOutput {
 }
 
 /**
- * `qa_outputs` Linear(H, 2) giving start and end logits per token; with positions, the loss
- * is the mean of the start and end cross-entropies, positions clamped to [0, S] and S
- * ignored, as HF does.
+ * `qa_outputs` Linear(H, 2) giving start and end logits per token, and with positions the
+ * span loss of {@linkcode spanOutput}.
  *
  * @example
  * ```ts
@@ -59,24 +58,45 @@ export class QaHead extends Head<QaInput, QaOutput> {
 
   /** hidden [B, S, H] → logits, and the loss when the batch has positions. */
   forward(hidden: Tensor, batch: QaInput): QaOutput {
-    const { batch: b, seq: s } = batch;
-    const logits = this.qa_outputs.forward(hidden); // [B, S, 2]
-    const startLogits = sliceLastDim(logits, 0, 1).view([b, s]);
-    const endLogits = sliceLastDim(logits, 1, 2).view([b, s]);
-    let loss: Tensor | null = null;
-    if (batch.startPositions && batch.endPositions) {
-      const clamp = (p: ArrayLike<number>) =>
-        Int32Array.from({ length: b }, (_, i) => Math.min(Math.max(p[i], 0), s));
-      const sp = Tensor.fromArray(clamp(batch.startPositions), [b]);
-      const ep = Tensor.fromArray(clamp(batch.endPositions), [b]);
-      // Smoothing applies to each of the two cross-entropies, as HF's LabelSmoother would to
-      // each logits/labels pair (HF's Trainer itself never smooths QA: it has no "labels").
-      const eps = batch.labelSmoothing ?? 0;
-      loss = scale(
-        add(crossEntropy(startLogits, sp, s, eps), crossEntropy(endLogits, ep, s, eps)),
-        0.5,
-      );
-    }
-    return { startLogits, endLogits, loss };
+    return spanOutput(this.qa_outputs.forward(hidden), batch);
   }
+}
+
+/** A QA model of any head: an encoder whose head gives start/end logits (and the span loss). */
+export type QaModel = EncoderWithHead<Head<QaInput, QaOutput>>;
+
+/**
+ * Start and end logits from the span projection `logits` [B, S, 2] of every QA head; with
+ * positions, the loss is the mean of the start and end cross-entropies, positions clamped to
+ * [0, S] and S ignored, as HF does.
+ *
+ * @example
+ * ```ts
+ * import { initGpu, spanOutput, Tensor } from "webgpu-bert";
+ * await initGpu();
+ * const logits = Tensor.fromArray([0, 0, 5, 0, 0, 5], [1, 3, 2]);
+ * const out = spanOutput(logits, { batch: 1, seq: 3, inputIds: new Int32Array(3),
+ *   startPositions: [1], endPositions: [2] });
+ * console.log(await out.startLogits.toArray(), (await out.loss!.item()).toFixed(4)); // [0, 5, 0] 0.0134
+ * ```
+ */
+export function spanOutput(logits: Tensor, batch: QaInput): QaOutput {
+  const { batch: b, seq: s } = batch;
+  const startLogits = sliceLastDim(logits, 0, 1).view([b, s]);
+  const endLogits = sliceLastDim(logits, 1, 2).view([b, s]);
+  let loss: Tensor | null = null;
+  if (batch.startPositions && batch.endPositions) {
+    const clamp = (p: ArrayLike<number>) =>
+      Int32Array.from({ length: b }, (_, i) => Math.min(Math.max(p[i], 0), s));
+    const sp = Tensor.fromArray(clamp(batch.startPositions), [b]);
+    const ep = Tensor.fromArray(clamp(batch.endPositions), [b]);
+    // Smoothing applies to each of the two cross-entropies, as HF's LabelSmoother would to
+    // each logits/labels pair (HF's Trainer itself never smooths QA: it has no "labels").
+    const eps = batch.labelSmoothing ?? 0;
+    loss = scale(
+      add(crossEntropy(startLogits, sp, s, eps), crossEntropy(endLogits, ep, s, eps)),
+      0.5,
+    );
+  }
+  return { startLogits, endLogits, loss };
 }
