@@ -48,6 +48,7 @@ export * from "./src/ops/slice.ts";
 export * from "./src/ops/embedding.ts";
 export * from "./src/ops/cross_entropy.ts";
 export * from "./src/ops/argmax.ts";
+export * from "./src/ops/topk.ts";
 export * from "./src/ops/attention.ts";
 export * from "./src/ops/fused.ts";
 

@@ -30,6 +30,7 @@ export const SHADER_NAMES = [
   "attention",
   "fused",
   "argmax",
+  "topk",
 ] as const;
 
 /** A shader's file name without `.wgsl`. */
