@@ -101,6 +101,7 @@ export * from "./src/qa/synthetic.ts";
 
 // Open-domain QA: retrievers behind one interface.
 export * from "./src/retrieval/retriever.ts";
+export * from "./src/retrieval/dpr.ts";
 
 // Text classification.
 export * from "./src/classify/dataset.ts";
