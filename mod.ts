@@ -102,6 +102,8 @@ export * from "./src/qa/synthetic.ts";
 // Open-domain QA: retrievers behind one interface.
 export * from "./src/retrieval/retriever.ts";
 export * from "./src/retrieval/dpr.ts";
+export * from "./src/retrieval/dense.ts";
+export * from "./src/retrieval/hybrid.ts";
 
 // Text classification.
 export * from "./src/classify/dataset.ts";

@@ -22,7 +22,20 @@ import { DataError } from "../util/errors.ts";
 /** The two sides' directories inside a saved bi-encoder. */
 export const DPR_SIDES = ["q_encoder", "p_encoder"] as const;
 
-/** One side of the bi-encoder: an encoder under HF's attribute name (`bert.*`, `roberta.*`). */
+/**
+ * One side of the bi-encoder: an encoder under HF's attribute name (`bert.*`, `roberta.*`),
+ * a text's vector the last hidden state at its first token ([CLS] / `<s>`).
+ *
+ * @example
+ * ```ts
+ * import { bertConfig, DprEncoder, initGpu } from "webgpu-bert";
+ * await initGpu();
+ * const side = new DprEncoder(bertConfig({ vocab_size: 9, hidden_size: 8, num_hidden_layers: 1,
+ *   num_attention_heads: 2, intermediate_size: 16, max_position_embeddings: 16 }));
+ * console.log(side.forward({ batch: 2, seq: 3, inputIds: new Int32Array([2, 5, 3, 2, 6, 3]) })
+ *   .shape); // [2, 8]
+ * ```
+ */
 export class DprEncoder extends Module {
   /** The encoder (no pooler: DPR reads the [CLS] state itself). */
   readonly encoder: BertModel;
