@@ -106,6 +106,7 @@ export * from "./src/retrieval/analyzers.ts";
 export * from "./src/retrieval/inverted_index.ts";
 export * from "./src/retrieval/sparse.ts";
 export * from "./src/retrieval/dpr.ts";
+export * from "./src/retrieval/dpr_task.ts";
 export * from "./src/retrieval/dense.ts";
 export * from "./src/retrieval/hybrid.ts";
 
