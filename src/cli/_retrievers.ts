@@ -4,10 +4,14 @@
 import { AnalyzerSpecError, DEFAULT_ANALYZER } from "../retrieval/analyzers.ts";
 import type { Passage, Retriever } from "../retrieval/retriever.ts";
 import { BM25_B, BM25_K1, SparseRetriever } from "../retrieval/sparse.ts";
+import { DenseRetriever } from "../retrieval/dense.ts";
+import { HybridRetriever } from "../retrieval/hybrid.ts";
+import { ProgressBar } from "../io/progress.ts";
+import { initGpu } from "../gpu/device.ts";
 import { exists } from "../text/tokenizer_dir.ts";
 import { DataError, UsageError } from "./_common.ts";
 import { OutputError } from "../util/errors.ts";
-import { numFlag } from "./_flags.ts";
+import { intFlag, numFlag } from "./_flags.ts";
 
 /** Flag values as parseFlags returns them. */
 export type Flags = Record<string, string | string[] | boolean | undefined>;
@@ -19,10 +23,15 @@ export const RETRIEVER_FLAGS = {
   b: { type: "string" },
   analyzer: { type: "string" },
   index: { type: "string" },
+  "dense-model": { type: "string" },
+  "dense-index": { type: "string" },
+  "max-passage-length": { type: "string" },
+  "hybrid-weight": { type: "string" },
+  "hybrid-depth": { type: "string" },
 } as const;
 
 /** The retrievers `--retriever` takes. */
-export const RETRIEVER_NAMES = ["bm25", "tfidf"] as const;
+export const RETRIEVER_NAMES = ["bm25", "tfidf", "dense", "hybrid"] as const;
 
 /** Help text of the retriever flags. */
 export const RETRIEVER_HELP = `  --retriever NAME    ${RETRIEVER_NAMES.join(" | ")} (default bm25)
@@ -32,7 +41,14 @@ export const RETRIEVER_HELP = `  --retriever NAME    ${RETRIEVER_NAMES.join(" | 
                       pieces:VOCAB (vocab.txt, tokenizer.json or *.model), kiwi:MODEL_DIR,
                       or several joined by + (each in its own term namespace)
   --index DIR         bm25/tfidf index directory: loaded when it holds one (built from the
-                      same passages), else built and saved there`;
+                      same passages), else built and saved there
+  --dense-model DIR   dense/hybrid: a DPR run (q_encoder/, p_encoder/; train --task dpr)
+  --dense-index DIR   dense/hybrid: passage vectors, loaded when there (checked against the
+                      passages), else encoded once and saved there
+  --max-passage-length N  dense/hybrid: tokens per passage (default 128, train's default)
+  --hybrid-weight X   hybrid: weight of the dense score in [0, 1] (default 0.5); each
+                      retriever's top --hybrid-depth scores (default 100) are min-max
+                      normalised per question and summed, absent ones counting 0`;
 
 function sameCollection(a: readonly Passage[], b: readonly Passage[]): boolean {
   return a.length === b.length && a.every((p, i) => p.id === b[i].id && p.text === b[i].text);
@@ -79,6 +95,27 @@ async function openSparse(
   return r;
 }
 
+async function openDense(f: Flags, passages: Passage[], usage: string): Promise<Retriever> {
+  const model = f["dense-model"] as string | undefined;
+  if (!model) throw new UsageError(`--retriever ${f.retriever} needs --dense-model DIR`, usage);
+  const maxPassageLength = intFlag(
+    f["max-passage-length"] as string | undefined,
+    "max-passage-length",
+    usage,
+    4,
+    512,
+  );
+  await initGpu();
+  const bar = new ProgressBar(passages.length, "encode passages");
+  const r = await DenseRetriever.open(model, passages, {
+    index: f["dense-index"] as string | undefined,
+    maxPassageLength: maxPassageLength ?? 128,
+    onProgress: (done) => bar.update(done),
+  });
+  bar.done();
+  return r;
+}
+
 /**
  * Opens the retriever that `--retriever` names over `passages`, with its flags.
  *
@@ -94,6 +131,17 @@ export async function openRetriever(
     case "bm25":
     case "tfidf":
       return await openSparse(f, passages, usage, name);
+    case "dense":
+      return await openDense(f, passages, usage);
+    case "hybrid":
+      return new HybridRetriever(
+        await openSparse(f, passages, usage, "bm25"),
+        await openDense(f, passages, usage),
+        {
+          weight: numFlag(f["hybrid-weight"] as string | undefined, "hybrid-weight", usage, 0, 1),
+          depth: intFlag(f["hybrid-depth"] as string | undefined, "hybrid-depth", usage, 1, 1e5),
+        },
+      );
     default:
       throw new UsageError(
         `--retriever: unknown retriever "${name}"; known: ${RETRIEVER_NAMES.join(", ")}`,

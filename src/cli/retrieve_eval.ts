@@ -6,8 +6,8 @@ import { ProgressBar } from "../io/progress.ts";
 import { DataError, parseFlags, runCli, UsageError } from "./_common.ts";
 import { openRetriever, RETRIEVER_FLAGS, RETRIEVER_HELP } from "./_retrievers.ts";
 
-const USAGE = "usage: deno task retrieve-eval --data FILE [--retriever bm25|tfidf] " +
-  "[--top-k 1,5,20] [--k1 X] [--b X] [--analyzer SPEC] [--index DIR]";
+const USAGE = "usage: deno task retrieve-eval --data FILE [--retriever bm25|tfidf|dense|hybrid] " +
+  "[--top-k 1,5,20] [--k1 X] [--b X] [--analyzer SPEC] [--index DIR] [--dense-model DIR]";
 
 const HELP = `${USAGE}
 

@@ -297,7 +297,7 @@ export class DenseIndex {
 export interface DenseRetrieverOptions {
   /** Directory of the saved passage vectors: loaded when present, else built and saved there. */
   index?: string;
-  /** Tokens per passage (default 256). */
+  /** Tokens per passage (default 128, as `train --task dpr`). */
   maxPassageLength?: number;
   /** Tokens per question (default 64). */
   maxQueryLength?: number;
@@ -352,7 +352,7 @@ export class DenseRetriever implements Retriever {
     }
     if (!index) {
       const v = await encodeTexts(model.p, tokenizer, passages.map((p) => p.text), {
-        maxLength: opts.maxPassageLength ?? 256,
+        maxLength: opts.maxPassageLength ?? 128,
         batchSize,
         onProgress: (d) => opts.onProgress?.(d, passages.length),
       });
