@@ -48,6 +48,7 @@ export * from "./src/ops/slice.ts";
 export * from "./src/ops/embedding.ts";
 export * from "./src/ops/cross_entropy.ts";
 export * from "./src/ops/argmax.ts";
+export * from "./src/ops/topk.ts";
 export * from "./src/ops/attention.ts";
 export * from "./src/ops/fused.ts";
 export * from "./src/ops/lstm.ts";
@@ -103,6 +104,14 @@ export * from "./src/qa/synthetic.ts";
 
 // Open-domain QA: retrievers behind one interface.
 export * from "./src/retrieval/retriever.ts";
+export * from "./src/retrieval/passages.ts";
+export * from "./src/retrieval/analyzers.ts";
+export * from "./src/retrieval/inverted_index.ts";
+export * from "./src/retrieval/sparse.ts";
+export * from "./src/retrieval/dpr.ts";
+export * from "./src/retrieval/dpr_task.ts";
+export * from "./src/retrieval/dense.ts";
+export * from "./src/retrieval/hybrid.ts";
 
 // Text classification.
 export * from "./src/classify/dataset.ts";

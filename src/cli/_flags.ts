@@ -88,7 +88,7 @@ export function windowFlags(
 }
 
 /** The tasks that train, eval and predict know, by their `--task` names. */
-export const TASK_NAMES = ["qa", "classify", "mlm"] as const;
+export const TASK_NAMES = ["qa", "classify", "mlm", "dpr"] as const;
 
 /** A `--task` name. */
 export type TaskName = typeof TASK_NAMES[number];
@@ -103,7 +103,7 @@ export function taskFlag(v: string | undefined, usage: string): TaskName {
 /** Flags that only some tasks take. */
 const TASK_ONLY: Record<string, TaskName | TaskName[]> = {
   "doc-stride": "qa",
-  "max-query-length": "qa",
+  "max-query-length": ["qa", "dpr"],
   "n-best": "qa",
   "max-answer-length": "qa",
   "top-k": "qa",
@@ -116,6 +116,7 @@ const TASK_ONLY: Record<string, TaskName | TaskName[]> = {
   "eval-text": "mlm",
   "mlm-probability": "mlm",
   "validation-split-percentage": "mlm",
+  "hard-negatives": "dpr",
 };
 
 /** A flag of another task is a usage error naming the task it belongs to. */

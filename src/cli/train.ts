@@ -45,6 +45,7 @@ import {
 } from "./_train_shared.ts";
 import { resumeClassify, trainClassify } from "./_train_classify.ts";
 import { resumeMlm, trainMlm } from "./_train_mlm.ts";
+import { resumeDpr, trainDpr } from "./_train_dpr.ts";
 import {
   adapterTask,
   attachLora,
@@ -79,7 +80,7 @@ data
   --max-train-samples N  use the first N training examples
   --max-eval-samples N   use the first N evaluation examples
 task
-  --task NAME            qa | classify | mlm (default qa). classify: --train and --eval are NSMC
+  --task NAME            qa | classify | mlm | dpr (default qa). classify: --train and --eval are NSMC
                          TSV (id, document, label) or JSONL {"id"?, "text", "label"}; each
                          text is [CLS] text [SEP] cut to --max-seq-length (default 128); the
                          best checkpoint is by accuracy; with no --model a WordPiece vocab is
@@ -101,6 +102,19 @@ task
                          {"eval_loss", "perplexity", "accuracy", "masked_tokens",
                          "seconds", "train_seconds"}; the run loads as the backbone of
                          --task qa and classify (--model RUN_DIR)
+                         dpr: a DPR bi-encoder (question and passage encoders, [CLS]
+                         vectors, in-batch negatives) on --train's questions and their
+                         contexts (SQuAD format; equal contexts are one passage, listed
+                         once per batch); --hard-negatives N adds N BM25 passages per
+                         question; passages cut to --max-seq-length (default 128),
+                         questions to --max-query-length (default 64). Evaluation:
+                         recall@1/5/20 of --eval's questions over its passages; best by
+                         recall@5. With no --model two BERT-tiny (FFN 256) on a vocab of
+                         the training text (1 epoch of batch 32, lr 1e-3, β2 0.98);
+                         --model DIR (one encoder, or a dpr run) starts both sides (lr
+                         5e-5). Saves q_encoder/ and p_encoder/ (HF layout). The last
+                         line is {"recall@1", "recall@5", "recall@20", "eval_loss",
+                         "questions", "passages", "seconds", "train_seconds"}
 run
   --out DIR              run directory (default runs/<timestamp>); must be new or empty
   --overwrite-output-dir replace the old run in a non-empty --out as a whole (removed once
@@ -180,6 +194,7 @@ const FLAGS = {
   "eval-text": { type: "string", multiple: true },
   "validation-split-percentage": { type: "string" },
   "mlm-probability": { type: "string" },
+  "hard-negatives": { type: "string" },
   ...RUN_FLAGS,
   ...OPTIMIZER_FLAGS,
   ...PRECISION_FLAGS,
@@ -462,12 +477,14 @@ export async function main(args: string[]): Promise<void> {
     checkTaskFlags(f, saved, USAGE);
     if (saved === "classify") return await resumeClassify(f.resume, f, p, USAGE);
     if (saved === "mlm") return await resumeMlm(f.resume, f, p, USAGE);
+    if (saved === "dpr") return await resumeDpr(f.resume, f, p, USAGE);
     return await resumeQa(f.resume, f, p);
   }
   checkModelFlags(f, USAGE);
   checkTaskFlags(f, task, USAGE);
   if (task === "classify") return await trainClassify(f, USAGE);
   if (task === "mlm") return await trainMlm(f, USAGE);
+  if (task === "dpr") return await trainDpr(f, USAGE);
   const { opts, spec } = recipe(f);
   const seed = opts.seed;
   await checkFreshRun(f, opts.out);

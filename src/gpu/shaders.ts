@@ -31,6 +31,7 @@ export const SHADER_NAMES = [
   "fused",
   "argmax",
   "lstm",
+  "topk",
 ] as const;
 
 /** A shader's file name without `.wgsl`. */

@@ -85,8 +85,9 @@ export function checkpointsToDelete(names: string[], keep: KeepCheckpoints): str
 /**
  * Writes a resumable checkpoint of `model` and `opt` at `step` into `runDir`, then points
  * `trainer_state.json` at it. `writeExtra(dir)` adds files such as config and tokenizer;
- * the files listed in `rootFiles` are also linked at the run dir's root (HF layout there).
- * Then older checkpoints are deleted down to `keep` (default: the new one only).
+ * the files listed in `rootFiles` (paths, e.g. `q_encoder/config.json`) are also linked at the
+ * run dir's root (HF layout there). Then older checkpoints are deleted down to `keep` (default:
+ * the new one only).
  */
 export async function saveTrainingCheckpoint(
   runDir: string,
@@ -127,10 +128,17 @@ export async function saveTrainingCheckpoint(
       steps: JSON.stringify(os.steps),
       order: JSON.stringify(order.map((t, i) => names.get(t) ?? `param${i}`)),
     });
+    // Files in subdirectories (a bi-encoder's q_encoder/, p_encoder/) are hashed by their
+    // relative paths too, so a resume verifies every weight it loads.
     const hashes: Record<string, string> = {};
-    for (const e of Deno.readDirSync(tmp)) {
-      if (e.isFile) hashes[e.name] = await sha256(`${tmp}/${e.name}`);
-    }
+    const hashDir = async (rel: string) => {
+      for (const e of Deno.readDirSync(`${tmp}${rel && "/"}${rel}`)) {
+        const name = rel ? `${rel}/${e.name}` : e.name;
+        if (e.isFile) hashes[name] = await sha256(`${tmp}/${name}`);
+        else if (e.isDirectory) await hashDir(name);
+      }
+    };
+    await hashDir("");
     await syncDir(tmp);
     await Deno.remove(`${runDir}/${name}`, { recursive: true }).catch(() => {});
     await Deno.rename(tmp, `${runDir}/${name}`);
@@ -145,7 +153,9 @@ export async function saveTrainingCheckpoint(
     throw e;
   }
   for (const f of rootFiles) {
-    const link = `${runDir}/.${f}.link-${Deno.pid}`;
+    const slash = f.lastIndexOf("/");
+    if (slash >= 0) await Deno.mkdir(`${runDir}/${f.slice(0, slash)}`, { recursive: true });
+    const link = `${runDir}/${f.slice(0, slash + 1)}.${f.slice(slash + 1)}.link-${Deno.pid}`;
     await Deno.remove(link).catch(() => {});
     await Deno.link(`${runDir}/${name}/${f}`, link).catch(() =>
       Deno.copyFile(`${runDir}/${name}/${f}`, link)
@@ -181,7 +191,9 @@ export async function readTrainerPointer(
   }
   const dir = `${runDir}/${p.checkpoint}`;
   for (const [f, h] of Object.entries(p.sha256)) {
-    if (f.includes("/") || f.startsWith(".")) throw new CheckpointError(path, `bad file name ${f}`);
+    if (f.split("/").some((part) => part === "" || part.startsWith("."))) {
+      throw new CheckpointError(path, `bad file name ${f}`);
+    }
     let got: string;
     try {
       got = await sha256(`${dir}/${f}`);
