@@ -71,6 +71,7 @@ export * from "./src/io/safetensors.ts";
 export * from "./src/io/atomic.ts";
 export * from "./src/io/text_file.ts";
 export * from "./src/io/progress.ts";
+export * from "./src/io/csv.ts";
 export * from "./src/models/config.ts";
 export * from "./src/models/init.ts";
 export * from "./src/models/positions.ts";
@@ -100,6 +101,9 @@ export * from "./src/qa/synthetic.ts";
 
 // Open-domain QA: retrievers behind one interface.
 export * from "./src/retrieval/retriever.ts";
+export * from "./src/retrieval/read.ts";
+export * from "./src/retrieval/retrieved_csv.ts";
+export * from "./src/retrieval/elasticsearch.ts";
 
 // Text classification.
 export * from "./src/classify/dataset.ts";

@@ -83,7 +83,10 @@ export function parseCsv(text: string, file: string): Csv {
       }
       const next = text[i];
       if (next !== undefined && next !== "," && next !== "\n" && next !== "\r") {
-        throw new DataError(`${file}:${line}`, `text after a closing quote: ${JSON.stringify(next)}`);
+        throw new DataError(
+          `${file}:${line}`,
+          `text after a closing quote: ${JSON.stringify(next)}`,
+        );
       }
       continue;
     }

@@ -231,9 +231,18 @@ export class ElasticsearchRetriever implements Retriever {
     let first = 0;
     const send = async (end: number) => {
       if (!lines.length) return;
-      const r = await this.#request("POST", "/_bulk", lines.join(""), [], "application/x-ndjson") as {
+      const r = await this.#request(
+        "POST",
+        "/_bulk",
+        lines.join(""),
+        [],
+        "application/x-ndjson",
+      ) as {
         errors?: boolean;
-        items?: Record<string, { _id?: string; status?: number; error?: { type?: string; reason?: string } }>[];
+        items?: Record<
+          string,
+          { _id?: string; status?: number; error?: { type?: string; reason?: string } }
+        >[];
       };
       if (r.errors) {
         const failed = (r.items ?? []).map((it) => Object.values(it)[0]).filter((x) => x?.error);
@@ -282,7 +291,9 @@ export class ElasticsearchRetriever implements Retriever {
     }
     const text = await res.text();
     if (allowed.includes(res.status)) return null;
-    if (!res.ok) throw new ElasticsearchError(this.url, `${method} ${path}: ${describe(res, text)}`);
+    if (!res.ok) {
+      throw new ElasticsearchError(this.url, `${method} ${path}: ${describe(res, text)}`);
+    }
     if (method === "HEAD") return true;
     try {
       return JSON.parse(text);

@@ -116,7 +116,12 @@ export async function readCandidates(
         // "" is postprocessing's word for "no valid span" (its n-best holds a dummy entry).
         if (post.predictions[id] === "") return;
         for (const e of post.nbest[id]) {
-          spans.push({ text: e.text, start_logit: e.start_logit, end_logit: e.end_logit, candidate: c });
+          spans.push({
+            text: e.text,
+            start_logit: e.start_logit,
+            end_logit: e.end_logit,
+            candidate: c,
+          });
         }
       });
       out.push(spans);

@@ -41,7 +41,9 @@ export async function loadRetrievedCsv(file: string): Promise<Map<string, Retrie
     if (i < 0) {
       throw new DataError(
         `${file}:1`,
-        `no "${name}" column (the header has ${JSON.stringify(header)}; need id, question, context)`,
+        `no "${name}" column (the header has ${
+          JSON.stringify(header)
+        }; need id, question, context)`,
       );
     }
     return i;

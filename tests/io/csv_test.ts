@@ -5,7 +5,7 @@ import { DataError } from "../../src/util/errors.ts";
 Deno.test("parseCsv reads what pandas' to_csv writes: an unnamed index, quotes, commas, newlines", () => {
   // pandas: df.to_csv("r.csv") for a context holding a comma, a quote and a CRLF line break.
   const text = ',id,question,context\r\n0,q1,"Who, then?","He said ""hi""\r\nand left."\r\n' +
-    '1,q2,Where?,Busan\r\n';
+    "1,q2,Where?,Busan\r\n";
   const csv = parseCsv(text, "r.csv");
   assert.deepEqual(csv.header, ["", "id", "question", "context"]);
   assert.deepEqual(csv.rows, [
@@ -32,6 +32,10 @@ Deno.test("parseCsv: bad rows are DataErrors naming file:line", () => {
     ["", /^r\.csv: no header row$/],
   ];
   for (const [text, msg] of cases) {
-    assert.throws(() => parseCsv(text, "r.csv"), (e) => e instanceof DataError && msg.test(e.message), text);
+    assert.throws(
+      () => parseCsv(text, "r.csv"),
+      (e) => e instanceof DataError && msg.test(e.message),
+      text,
+    );
   }
 });

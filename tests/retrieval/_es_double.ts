@@ -105,7 +105,11 @@ export function startEsDouble(
       return error(406, "media_type_header_exception", "_bulk needs application/x-ndjson");
     }
     if (!body.endsWith("\n")) {
-      return error(400, "illegal_argument_exception", "The bulk request must be terminated by a newline [\\n]");
+      return error(
+        400,
+        "illegal_argument_exception",
+        "The bulk request must be terminated by a newline [\\n]",
+      );
     }
     const lines = body.slice(0, -1).split("\n");
     const items = [];
@@ -149,7 +153,12 @@ export function startEsDouble(
       .filter((h) => h.score > 0)
       .sort((a, b) => b.score - a.score)
       .slice(0, body.size ?? 10)
-      .map((h) => ({ _index: "", _id: h.d.id, _score: h.score, _source: { passage: h.d.source.passage } }));
+      .map((h) => ({
+        _index: "",
+        _id: h.d.id,
+        _score: h.score,
+        _source: { passage: h.d.source.passage },
+      }));
     return json(200, { hits: { total: { value: hits.length }, hits } });
   }
 

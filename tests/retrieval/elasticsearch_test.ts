@@ -38,7 +38,11 @@ Deno.test("ElasticsearchRetriever: nori mapping, chunked _bulk, refresh, match q
     const bulks = es.requests.filter((q) => q.path === "/_bulk");
     assert.ok(bulks.length >= 2, "150-byte requests split the collection");
     assert.ok(bulks.every((q) => q.contentType === "application/x-ndjson"));
-    assert.ok(bulks.every((q) => new TextEncoder().encode(q.body).length <= 150 || q.body.split("\n").length === 3));
+    assert.ok(
+      bulks.every((q) =>
+        new TextEncoder().encode(q.body).length <= 150 || q.body.split("\n").length === 3
+      ),
+    );
     assert.equal(progress.at(-1), 4);
     assert.deepEqual(progress, progress.toSorted((x, y) => x - y));
     assert.equal(es.requests.at(-1)!.path, "/korquad/_refresh");
@@ -66,7 +70,11 @@ Deno.test("ElasticsearchRetriever: an existing index is replaced, or reused when
     await ElasticsearchRetriever.open(PASSAGES, { url: es.url, index: "p", reuse: true });
     assert.deepEqual(es.requests.map((q) => `${q.method} ${q.path}`), ["HEAD /p", "GET /p/_count"]);
     es.requests.length = 0;
-    const r = await ElasticsearchRetriever.open(PASSAGES.slice(0, 2), { url: es.url, index: "p", reuse: true });
+    const r = await ElasticsearchRetriever.open(PASSAGES.slice(0, 2), {
+      url: es.url,
+      index: "p",
+      reuse: true,
+    });
     assert.deepEqual(es.requests.slice(0, 4).map((q) => `${q.method} ${q.path}`), [
       "HEAD /p",
       "GET /p/_count",
@@ -82,7 +90,9 @@ Deno.test("ElasticsearchRetriever: an existing index is replaced, or reused when
 });
 
 Deno.test("ElasticsearchRetriever: refused documents, server errors and no server are one-line errors", async () => {
-  const es = startEsDouble({ refuse: (d) => d.passage === 2 ? "failed to parse field [text]" : undefined });
+  const es = startEsDouble({
+    refuse: (d) => d.passage === 2 ? "failed to parse field [text]" : undefined,
+  });
   try {
     await assert.rejects(
       ElasticsearchRetriever.open(PASSAGES, { url: es.url, index: "x" }),
@@ -106,9 +116,14 @@ Deno.test("ElasticsearchRetriever: refused documents, server errors and no serve
   // The port is closed now.
   await assert.rejects(
     ElasticsearchRetriever.open(PASSAGES, { url: es.url }),
-    (e) => e instanceof ElasticsearchError && e.message.startsWith(`${es.url}: cannot connect (HEAD /`) && !e.message.includes("\n"),
+    (e) =>
+      e instanceof ElasticsearchError &&
+      e.message.startsWith(`${es.url}: cannot connect (HEAD /`) && !e.message.includes("\n"),
   );
-  await assert.rejects(ElasticsearchRetriever.open(PASSAGES, { url: "ftp://x" }), /must be an http/);
+  await assert.rejects(
+    ElasticsearchRetriever.open(PASSAGES, { url: "ftp://x" }),
+    /must be an http/,
+  );
 });
 
 Deno.test("ElasticsearchRetriever: credentials in the URL become basic auth", async () => {
@@ -124,5 +139,7 @@ Deno.test("ElasticsearchRetriever: credentials in the URL become basic auth", as
 
 Deno.test("indexNameProblem follows Elasticsearch's index name rules", () => {
   assert.equal(indexNameProblem("korquad-dev"), undefined);
-  for (const bad of ["", "KQ", "a b", "a/b", "_x", "-x", ".."]) assert.ok(indexNameProblem(bad), bad);
+  for (const bad of ["", "KQ", "a b", "a/b", "_x", "-x", ".."]) {
+    assert.ok(indexNameProblem(bad), bad);
+  }
 });

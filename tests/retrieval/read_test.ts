@@ -27,10 +27,20 @@ Deno.test("readCandidates reads every passage exactly as eval reads one context"
   // 18 questions: more than one sweep of 16; each gets the three passages in a rotated order.
   const questions = Array.from({ length: 18 }, (_, i) => ({ id: `q${i}`, question: asks[i % 3] }));
   const candidates: Candidate[][] = questions.map((_, i) =>
-    [0, 1, 2].map((c) => ({ passage: { id: `p${(c + i) % 3}`, text: TEXTS[(c + i) % 3] }, score: c }))
+    [0, 1, 2].map((c) => ({
+      passage: { id: `p${(c + i) % 3}`, text: TEXTS[(c + i) % 3] },
+      score: c,
+    }))
   );
   const done: number[] = [];
-  const spans = await readCandidates(model, tokenizer, questions, candidates, OPTS, (n) => done.push(n));
+  const spans = await readCandidates(
+    model,
+    tokenizer,
+    questions,
+    candidates,
+    OPTS,
+    (n) => done.push(n),
+  );
   assert.deepEqual(done, [16, 18]);
   // The reference: eval's pipeline on each (question, passage) pair as its own example.
   const pairs: QAExample[] = questions.flatMap((q, i) =>
@@ -46,14 +56,12 @@ Deno.test("readCandidates reads every passage exactly as eval reads one context"
   const ref = await evaluateQa(model, tokenizer, pairs, { ...OPTS, metric: "squad" });
   questions.forEach((_, i) => {
     const want = candidates[i].flatMap((_, j) =>
-      ref.predictions[`${i}/${j}`] === ""
-        ? []
-        : ref.nbest[`${i}/${j}`].map((e) => ({
-          text: e.text,
-          start_logit: e.start_logit,
-          end_logit: e.end_logit,
-          candidate: j,
-        }))
+      ref.predictions[`${i}/${j}`] === "" ? [] : ref.nbest[`${i}/${j}`].map((e) => ({
+        text: e.text,
+        start_logit: e.start_logit,
+        end_logit: e.end_logit,
+        candidate: j,
+      }))
     );
     assert.deepEqual(spans[i], want, `question ${i}`);
     // The best answer over all passages is the highest start + end logit among them.
@@ -73,7 +81,12 @@ Deno.test("bestSpans: first k passages only, retrieval weight, n-best cut and pr
     { text: "c", start_logit: 3, end_logit: 3, candidate: 2 },
     { text: "d", start_logit: 0, end_logit: 2, candidate: 0 },
   ];
-  assert.deepEqual(bestSpans(spans, cands, 3, { nBest: 20 }).map((s) => s.text), ["c", "b", "a", "d"]);
+  assert.deepEqual(bestSpans(spans, cands, 3, { nBest: 20 }).map((s) => s.text), [
+    "c",
+    "b",
+    "a",
+    "d",
+  ]);
   assert.deepEqual(bestSpans(spans, cands, 2, { nBest: 2 }).map((s) => s.text), ["b", "a"]);
   // Weight 0.5: a 2 + 5 = 7, d 2 + 5 = 7 (a first: postprocessing order), b 4 + 2 = 6, c 6.
   const w = bestSpans(spans, cands, 3, { nBest: 20, retrievalWeight: 0.5 });
