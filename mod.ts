@@ -101,6 +101,10 @@ export * from "./src/qa/synthetic.ts";
 
 // Open-domain QA: retrievers behind one interface.
 export * from "./src/retrieval/retriever.ts";
+export * from "./src/retrieval/passages.ts";
+export * from "./src/retrieval/analyzers.ts";
+export * from "./src/retrieval/inverted_index.ts";
+export * from "./src/retrieval/sparse.ts";
 export * from "./src/retrieval/read.ts";
 export * from "./src/retrieval/retrieved_csv.ts";
 export * from "./src/retrieval/elasticsearch.ts";
