@@ -122,7 +122,9 @@ export async function main(args: string[]): Promise<void> {
   }
 
   const cut = await truncateQuestions(examples, tokenizer, read.maxQueryLength);
-  console.error(`${cut.truncated} questions truncated to --max-query-length ${read.maxQueryLength}`);
+  console.error(
+    `${cut.truncated} questions truncated to --max-query-length ${read.maxQueryLength}`,
+  );
   const bar = new ProgressBar(examples.length, "read");
   const spans = await readCandidates(
     model,

@@ -72,6 +72,14 @@ export function indexNameProblem(name: string): string | undefined {
   return undefined;
 }
 
+/** An index-creation request body: settings (analysis, similarity) and field mappings. */
+export interface EsIndexBody {
+  /** Index settings: the similarity and the analysis chain. */
+  settings: Record<string, unknown>;
+  /** Field mappings. */
+  mappings: { properties: Record<string, { type: string; analyzer?: string; index?: boolean }> };
+}
+
 /**
  * The index body: passages analyzed by a custom analyzer of the `nori_tokenizer` (the
  * `analysis-nori` plugin; compounds decompounded with the original kept, `mixed`) and the
@@ -85,7 +93,7 @@ export function indexNameProblem(name: string): string | undefined {
  * console.log(body.mappings.properties.text.analyzer); // korean
  * ```
  */
-export function noriIndexBody(k1: number, b: number) {
+export function noriIndexBody(k1: number, b: number): EsIndexBody {
   return {
     settings: {
       index: { similarity: { default: { type: "BM25", k1, b } } },
