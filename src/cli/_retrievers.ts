@@ -79,6 +79,8 @@ async function openSparse(
     }
     return r;
   }
+  const st = dir ? await Deno.stat(dir).catch(() => null) : null;
+  if (st && !st.isDirectory) throw new OutputError(dir!, "--index must be a directory");
   let r: SparseRetriever;
   try {
     r = await SparseRetriever.build(passages, { scoring, k1, b, analyzer }, true);
@@ -88,11 +90,7 @@ async function openSparse(
     }
     throw e;
   }
-  if (dir) {
-    const st = await Deno.stat(dir).catch(() => null);
-    if (st && !st.isDirectory) throw new OutputError(dir, "--index must be a directory");
-    await r.save(dir);
-  }
+  if (dir) await r.save(dir);
   return r;
 }
 

@@ -282,9 +282,34 @@ const CASES: Case[] = [
   ...fillMaskCases(),
   // merge
   ...mergeCases(),
+  // retrieve-eval
+  ...retrieveEvalCases(),
   // odqa, odqa-eval
   ...odqaCases(),
 ];
+
+function retrieveEvalCases(): Case[] {
+  const c = (cls: Class, args: string[], names: string): Case => ({
+    cli: "retrieve_eval",
+    task: "",
+    cls,
+    args,
+    names,
+  });
+  const dev = ["--data", at("dev.json")];
+  return [
+    c("missing", ["--data", NO], NO),
+    c("malformed", ["--data", at("broken.json")], at("broken.json")),
+    c(
+      "tokenizer",
+      [...dev, "--analyzer", `pieces:${at("bad-tok")}/tokenizer.json`],
+      `${at("bad-tok")}/tokenizer.json`,
+    ),
+    c("row", ["--data", at("row.json")], at("row.json")),
+    c("output", [...dev, "--index", at("a-file")], at("a-file")),
+    c("flag", [...dev, "--top-k", "0"], "--top-k"),
+  ];
+}
 
 function odqaCases(): Case[] {
   const q = ["--question", "누구?"];
@@ -516,6 +541,8 @@ const SKIPPED: Record<string, string> = {
   "fill_mask adapter": "fill-mask takes no --adapter (a masked-LM adapter merges: deno task merge)",
   "merge row": "merge reads no data",
   "merge flag": "merge's flags are paths (each class above); a missing one is a usage error",
+  "retrieve_eval config": "retrieve-eval reads no model",
+  "retrieve_eval adapter": "retrieve-eval reads no model",
   "odqa adapter": "odqa takes no --adapter (fold it in first: deno task merge)",
   "odqa_eval adapter": "odqa-eval takes no --adapter (fold it in first: deno task merge)",
 };
@@ -537,6 +564,7 @@ async function listing(d: string, prefix = ""): Promise<string[]> {
 Deno.test("the table covers every CLI and class, or says why not", () => {
   const clis = ["train qa", "train classify", "train mlm", "eval qa", "eval classify"];
   clis.push("predict qa", "predict classify", "score", "download", "fill_mask", "merge");
+  clis.push("retrieve_eval");
   clis.push("odqa", "odqa_eval");
   const classes: Class[] = [
     "missing",
