@@ -74,6 +74,7 @@ export * from "./src/io/safetensors.ts";
 export * from "./src/io/atomic.ts";
 export * from "./src/io/text_file.ts";
 export * from "./src/io/progress.ts";
+export * from "./src/io/csv.ts";
 export * from "./src/models/config.ts";
 export * from "./src/models/init.ts";
 export * from "./src/models/positions.ts";
@@ -112,6 +113,9 @@ export * from "./src/retrieval/dpr.ts";
 export * from "./src/retrieval/dpr_task.ts";
 export * from "./src/retrieval/dense.ts";
 export * from "./src/retrieval/hybrid.ts";
+export * from "./src/retrieval/read.ts";
+export * from "./src/retrieval/retrieved_csv.ts";
+export * from "./src/retrieval/elasticsearch.ts";
 
 // Text classification.
 export * from "./src/classify/dataset.ts";

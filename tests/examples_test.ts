@@ -159,3 +159,28 @@ Deno.test("examples/bert_tour.ts --model DIR loads the encoder, its pooler and a
   checkTour(j, 21, 2, 7);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test({
+  name: "examples/odqa.ts indexes a KorQuAD slice with BM25, trains a reader, retrieves and reads",
+  ignore: withoutData("korquad/KorQuAD_v1.0_dev.json"),
+  async fn() {
+    const r = await runDeno([
+      ...["run", "-A", "examples/odqa.ts"],
+      ...["--articles", "2", "--steps", "10", "--questions", "3", "--top-k", "3"],
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const j = lastJson(r.stdout);
+    assert.equal(j.questions, 3);
+    assert.equal(j.top_k, 3);
+    assert.equal(j.train_steps, 10);
+    assert.ok(j.passages > 3, r.stdout);
+    // BM25 finds a question's own passage among a few (measured: 3 of 3 at rank 1).
+    assert.ok(j.retrieval_hits >= 2, r.stdout);
+    assert.equal(
+      r.stdout.match(/^ {3}retrieval: (hit \(own passage at rank [1-3] of 3\)|miss)/gm)?.length,
+      3,
+    );
+    assert.equal(r.stdout.match(/^ {3}answer: .*; gold "/gm)?.length, 3);
+    assert.ok(j.f1 >= 0 && j.f1 <= 100);
+  },
+});

@@ -54,6 +54,8 @@ const out: Record<string, unknown> = {
   ),
   mean_query_ms: +queryMs.toFixed(2),
 };
+// Printed before saving, so a failure there keeps the build's numbers.
+console.log(JSON.stringify(out));
 if (f.save) {
   const dir = await Deno.makeTempDir({ prefix: "sparse_scale_" });
   t = performance.now();
@@ -67,5 +69,5 @@ if (f.save) {
   out.load_seconds = +((performance.now() - t) / 1000).toFixed(1);
   out.peak_rss_after_load_mib = Math.round(peakRssMiB());
   await Deno.remove(dir, { recursive: true });
+  console.log(JSON.stringify(out));
 }
-console.log(JSON.stringify(out));

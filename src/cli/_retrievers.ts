@@ -12,6 +12,13 @@ import { exists } from "../text/tokenizer_dir.ts";
 import { DataError, UsageError } from "./_common.ts";
 import { OutputError } from "../util/errors.ts";
 import { intFlag, numFlag } from "./_flags.ts";
+import {
+  DEFAULT_ES_INDEX,
+  ElasticsearchError,
+  ElasticsearchRetriever,
+  indexNameProblem,
+} from "../retrieval/elasticsearch.ts";
+import { UserError } from "../util/errors.ts";
 
 /** Flag values as parseFlags returns them. */
 export type Flags = Record<string, string | string[] | boolean | undefined>;
@@ -28,10 +35,13 @@ export const RETRIEVER_FLAGS = {
   "max-passage-length": { type: "string" },
   "hybrid-weight": { type: "string" },
   "hybrid-depth": { type: "string" },
+  "es-url": { type: "string" },
+  "es-index": { type: "string" },
+  "es-reuse": { type: "boolean" },
 } as const;
 
 /** The retrievers `--retriever` takes. */
-export const RETRIEVER_NAMES = ["bm25", "tfidf", "dense", "hybrid"] as const;
+export const RETRIEVER_NAMES = ["bm25", "tfidf", "dense", "hybrid", "elasticsearch"] as const;
 
 /** Help text of the retriever flags. */
 export const RETRIEVER_HELP = `  --retriever NAME    ${RETRIEVER_NAMES.join(" | ")} (default bm25)
@@ -48,7 +58,13 @@ export const RETRIEVER_HELP = `  --retriever NAME    ${RETRIEVER_NAMES.join(" | 
   --max-passage-length N  dense/hybrid: tokens per passage (default 128, train's default)
   --hybrid-weight X   hybrid: weight of the dense score in [0, 1] (default 0.5); each
                       retriever's top --hybrid-depth scores (default 100) are min-max
-                      normalised per question and summed, absent ones counting 0`;
+                      normalised per question and summed, absent ones counting 0
+  --es-url URL        elasticsearch: the Elasticsearch/OpenSearch server (needs the
+                      analysis-nori plugin); http://user:pass@host:9200 sends basic auth
+  --es-index NAME     elasticsearch: the index (default ${DEFAULT_ES_INDEX}); an existing
+                      index of that name is replaced by the passages
+  --es-reuse          elasticsearch: keep an existing index that holds as many documents
+                      as there are passages instead of re-indexing`;
 
 function sameCollection(a: readonly Passage[], b: readonly Passage[]): boolean {
   return a.length === b.length && a.every((p, i) => p.id === b[i].id && p.text === b[i].text);
@@ -140,10 +156,39 @@ export async function openRetriever(
           depth: intFlag(f["hybrid-depth"] as string | undefined, "hybrid-depth", usage, 1, 1e5),
         },
       );
+    case "elasticsearch":
+      return await openElasticsearch(f, passages, usage);
     default:
       throw new UsageError(
         `--retriever: unknown retriever "${name}"; known: ${RETRIEVER_NAMES.join(", ")}`,
         usage,
       );
   }
+}
+
+/** A server error as `--es-url: <url>: <what>`, so the user knows which flag to look at. */
+function esFlagged(e: unknown): never {
+  if (e instanceof ElasticsearchError) throw new UserError(`--es-url: ${e.message}`);
+  throw e;
+}
+
+async function openElasticsearch(
+  f: Flags,
+  passages: Passage[],
+  usage: string,
+): Promise<Retriever> {
+  const url = f["es-url"] as string | undefined;
+  if (!url) throw new UsageError("--es-url: required with --retriever elasticsearch", usage);
+  const index = (f["es-index"] as string | undefined) ?? DEFAULT_ES_INDEX;
+  const problem = indexNameProblem(index);
+  if (problem) throw new UsageError(`--es-index: "${index}" ${problem}`, usage);
+  const bar = new ProgressBar(passages.length, "index");
+  const es = await ElasticsearchRetriever.open(passages, {
+    url,
+    index,
+    reuse: !!f["es-reuse"],
+    onIndexed: (done) => bar.update(done),
+  }).catch(esFlagged);
+  bar.done();
+  return { passages, search: (q, k) => es.search(q, k).catch(esFlagged) };
 }

@@ -14,16 +14,28 @@ import { DataError } from "../util/errors.ts";
  * ```
  */
 export async function readUtf8(path: string): Promise<string> {
-  let bytes: Uint8Array;
+  return decodeUtf8(await readBytes(path), path);
+}
+
+/**
+ * Reads a whole file's bytes, turning I/O failures into a {@linkcode DataError} that names the
+ * file (for files too large to decode into one string, which V8 caps near 512 Mi characters).
+ *
+ * @example
+ * ```ts
+ * import { readBytes } from "webgpu-bert";
+ * console.log((await readBytes("deno.json"))[0]); // 123, "{"
+ * ```
+ */
+export async function readBytes(path: string): Promise<Uint8Array> {
   try {
-    bytes = await Deno.readFile(path);
+    return await Deno.readFile(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) throw new DataError(path, "no such file");
     if (e instanceof Deno.errors.PermissionDenied) throw new DataError(path, "permission denied");
     if (e instanceof Deno.errors.IsADirectory) throw new DataError(path, "is a directory");
     throw new DataError(path, `cannot read: ${e instanceof Error ? e.message : e}`);
   }
-  return decodeUtf8(bytes, path);
 }
 
 /**

@@ -2,7 +2,7 @@
 // each question's own passage, which retrieval recall is measured against), or JSONL rows.
 
 import { parseSquad } from "../qa/dataset.ts";
-import { parseJson, readUtf8 } from "../io/text_file.ts";
+import { decodeUtf8, parseJson, readBytes } from "../io/text_file.ts";
 import { DataError } from "../util/errors.ts";
 import type { Passage } from "./retriever.ts";
 
@@ -26,27 +26,12 @@ export interface PassageCollection {
   questions?: PassageQuestion[];
 }
 
-/**
- * Parses JSONL passages: one `{"id", "title"?, "text"}` object a line (an id may be a number),
- * blank lines ignored; ids must be unique.
- *
- * @param text The file's text.
- * @param file The file name, for errors.
- * @returns The passages, in line order.
- * @throws {DataError} For a line that is not such an object, or a repeated id.
- * @example
- * ```ts
- * import { parsePassagesJsonl } from "webgpu-bert";
- * const ps = parsePassagesJsonl('{"id": 7, "title": "서울", "text": "서울은 수도이다."}\n', "x.jsonl");
- * console.log(ps); // [{ id: "7", title: "서울", text: "서울은 수도이다." }]
- * ```
- */
-export function parsePassagesJsonl(text: string, file: string): Passage[] {
-  const out: Passage[] = [];
+/** A parser of JSONL passage lines that remembers the ids it has seen. */
+function passageLines(file: string): (line: string, n: number) => Passage | null {
   const seen = new Set<string>();
-  text.split(/\r?\n/).forEach((line, i) => {
-    if (!line.trim()) return;
-    const where = `line ${i + 1}`;
+  return (line, n) => {
+    if (!line.trim()) return null;
+    const where = `line ${n}`;
     let row: unknown;
     try {
       row = JSON.parse(line);
@@ -67,18 +52,73 @@ export function parsePassagesJsonl(text: string, file: string): Passage[] {
     const id = String(r.id);
     if (seen.has(id)) throw new DataError(file, `${where}: repeated id ${JSON.stringify(id)}`);
     seen.add(id);
-    out.push(r.title === undefined ? { id, text: r.text } : { id, title: r.title, text: r.text });
-  });
+    return r.title === undefined ? { id, text: r.text } : { id, title: r.title, text: r.text };
+  };
+}
+
+/**
+ * Parses JSONL passages: one `{"id", "title"?, "text"}` object a line (an id may be a number),
+ * blank lines ignored; ids must be unique.
+ *
+ * @param text The file's text.
+ * @param file The file name, for errors.
+ * @returns The passages, in line order.
+ * @throws {DataError} For a line that is not such an object, or a repeated id.
+ * @example
+ * ```ts
+ * import { parsePassagesJsonl } from "webgpu-bert";
+ * const ps = parsePassagesJsonl('{"id": 7, "title": "서울", "text": "서울은 수도이다."}\n', "x.jsonl");
+ * console.log(ps); // [{ id: "7", title: "서울", text: "서울은 수도이다." }]
+ * ```
+ */
+export function parsePassagesJsonl(text: string, file: string): Passage[] {
+  const parse = passageLines(file);
+  return text.split(/\r?\n/).flatMap((line, i) => parse(line, i + 1) ?? []);
+}
+
+/**
+ * Reads a JSONL passages file of any size (as {@linkcode parsePassagesJsonl}), decoding one
+ * line at a time: a million passages make a file longer than the longest string V8 allows.
+ *
+ * @param file The `.jsonl` file.
+ * @returns The passages, in line order.
+ * @throws {DataError} For a missing file, bad UTF-8 or a bad line.
+ * @example
+ * ```ts
+ * import { readPassagesJsonl } from "webgpu-bert";
+ * const path = await Deno.makeTempFile({ suffix: ".jsonl" });
+ * await Deno.writeTextFile(path, '{"id": "a", "text": "하나"}\n{"id": "b", "text": "둘"}\n');
+ * console.log((await readPassagesJsonl(path)).map((p) => p.text)); // ["하나", "둘"]
+ * ```
+ */
+export async function readPassagesJsonl(file: string): Promise<Passage[]> {
+  const bytes = await readBytes(file);
+  const parse = passageLines(file);
+  const dec = new TextDecoder("utf-8", { fatal: true });
+  const out: Passage[] = [];
+  // A BOM is dropped by the decoder; "\r\n" endings leave a "\r" that JSON.parse skips.
+  for (let at = 0, n = 1; at < bytes.length; n++) {
+    let end = bytes.indexOf(0x0a, at);
+    if (end < 0) end = bytes.length;
+    let line: string;
+    try {
+      line = dec.decode(bytes.subarray(at, end));
+    } catch {
+      throw new DataError(file, `line ${n}: not valid UTF-8`);
+    }
+    const p = parse(line, n);
+    if (p) out.push(p);
+    at = end + 1;
+  }
   return out;
 }
 
 /**
- * Loads a passage collection. A SQuAD-format file (content starting with `{"data"` or a `.json`
- * name) gives the distinct contexts of its questions, in first-occurrence order, each with the
+ * Loads a passage collection. A SQuAD-format file (a `.json` name) gives the distinct contexts of its questions, in first-occurrence order, each with the
  * id `${article}-${k}` (the k-th distinct context of article `article`, counted from 0) and the
  * article's title, plus every question with the index of its own passage (a context repeated
- * elsewhere in the file is one passage, the first). Anything else is read as JSONL
- * (see {@linkcode parsePassagesJsonl}).
+ * elsewhere in the file is one passage, the first). Any other name is read as JSONL
+ * (see {@linkcode readPassagesJsonl}).
  *
  * @param file A SQuAD-format `.json` or a `.jsonl` file.
  * @returns The passages, and the questions for a SQuAD-format file.
@@ -93,13 +133,12 @@ export function parsePassagesJsonl(text: string, file: string): Passage[] {
  * ```
  */
 export async function loadPassages(file: string): Promise<PassageCollection> {
-  const text = await readUtf8(file);
-  const squad = file.endsWith(".json") || /^\s*\{\s*"data"/.test(text);
-  if (!squad) {
-    const passages = parsePassagesJsonl(text, file);
+  if (!file.endsWith(".json")) {
+    const passages = await readPassagesJsonl(file);
     if (!passages.length) throw new DataError(file, "no passages");
     return { passages };
   }
+  const text = decodeUtf8(await readBytes(file), file);
   const { examples } = parseSquad(parseJson(text, file), file);
   if (!examples.length) throw new DataError(file, "no questions");
   const passages: Passage[] = [];

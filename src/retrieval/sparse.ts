@@ -19,7 +19,7 @@ import { parseJson, readUtf8 } from "../io/text_file.ts";
 import { DataError, UserError } from "../util/errors.ts";
 import { type Analyzer, createAnalyzer, DEFAULT_ANALYZER } from "./analyzers.ts";
 import { type IndexSizes, InvertedIndex } from "./inverted_index.ts";
-import { parsePassagesJsonl } from "./passages.ts";
+import { readPassagesJsonl } from "./passages.ts";
 import type { Hit, Passage, Retriever } from "./retriever.ts";
 
 /** How a {@linkcode SparseRetriever} scores. */
@@ -355,7 +355,7 @@ export class SparseRetriever implements Retriever {
     const sizes = { docs: h.docs!, terms: h.terms!, postings: h.postings! };
     const index = await InvertedIndex.load(dir, sizes);
     const pfile = `${dir}/passages.jsonl`;
-    const passages = parsePassagesJsonl(await readUtf8(pfile), pfile);
+    const passages = await readPassagesJsonl(pfile);
     if (passages.length !== sizes.docs) {
       throw new DataError(pfile, `${passages.length} passages; index.json says ${sizes.docs}`);
     }

@@ -284,6 +284,8 @@ const CASES: Case[] = [
   ...mergeCases(),
   // retrieve-eval
   ...retrieveEvalCases(),
+  // odqa, odqa-eval
+  ...odqaCases(),
 ];
 
 function retrieveEvalCases(): Case[] {
@@ -306,6 +308,62 @@ function retrieveEvalCases(): Case[] {
     c("row", ["--data", at("row.json")], at("row.json")),
     c("output", [...dev, "--index", at("a-file")], at("a-file")),
     c("flag", [...dev, "--top-k", "0"], "--top-k"),
+  ];
+}
+
+function odqaCases(): Case[] {
+  const q = ["--question", "누구?"];
+  const odqa = (cls: Class, args: string[], names: string): Case => ({
+    cli: "odqa",
+    task: "",
+    cls,
+    args: [...args, ...q],
+    names,
+  });
+  const out = ["--out", at("odqa-pred.json")];
+  const ev = (cls: Class, args: string[], names: string): Case => ({
+    cli: "odqa_eval",
+    task: "",
+    cls,
+    args,
+    names,
+  });
+  const good = ["--model", model, "--data", at("dev.json")];
+  return [
+    odqa("missing", ["--model", model, "--corpus", NO], NO),
+    odqa("malformed", ["--model", model, "--corpus", at("broken.json")], at("broken.json")),
+    odqa(
+      "tokenizer",
+      ["--model", at("bad-tok"), "--corpus", at("dev.json")],
+      `${at("bad-tok")}/tokenizer.json`,
+    ),
+    odqa(
+      "config",
+      ["--model", at("bad-config"), "--corpus", at("dev.json")],
+      `${at("bad-config")}/config.json`,
+    ),
+    odqa("row", ["--model", model, "--corpus", at("row.json")], at("row.json")),
+    odqa(
+      "output",
+      ["--model", model, "--corpus", at("dev.json"), "--index", at("a-file")],
+      at("a-file"),
+    ),
+    odqa("flag", ["--model", model, "--corpus", at("dev.json"), "--top-k", "0"], "--top-k"),
+    ev("missing", ["--model", model, "--data", NO, ...out], NO),
+    ev("malformed", ["--model", model, "--data", at("broken.json"), ...out], at("broken.json")),
+    ev(
+      "tokenizer",
+      ["--model", at("bad-tok"), "--data", at("dev.json"), ...out],
+      `${at("bad-tok")}/tokenizer.json`,
+    ),
+    ev(
+      "config",
+      ["--model", at("bad-config"), "--data", at("dev.json"), ...out],
+      `${at("bad-config")}/config.json`,
+    ),
+    ev("row", ["--model", model, "--data", at("row.json"), ...out], at("row.json")),
+    ev("output", [...good, "--out", at("dev.json")], at("dev.json")),
+    ev("flag", [...good, ...out, "--retrieval-weight", "x"], "--retrieval-weight"),
   ];
 }
 
@@ -485,6 +543,8 @@ const SKIPPED: Record<string, string> = {
   "merge flag": "merge's flags are paths (each class above); a missing one is a usage error",
   "retrieve_eval config": "retrieve-eval reads no model",
   "retrieve_eval adapter": "retrieve-eval reads no model",
+  "odqa adapter": "odqa takes no --adapter (fold it in first: deno task merge)",
+  "odqa_eval adapter": "odqa-eval takes no --adapter (fold it in first: deno task merge)",
 };
 
 /** Every file under `d` with its size and mtime, to see that nothing was written. */
@@ -505,6 +565,7 @@ Deno.test("the table covers every CLI and class, or says why not", () => {
   const clis = ["train qa", "train classify", "train mlm", "eval qa", "eval classify"];
   clis.push("predict qa", "predict classify", "score", "download", "fill_mask", "merge");
   clis.push("retrieve_eval");
+  clis.push("odqa", "odqa_eval");
   const classes: Class[] = [
     "missing",
     "malformed",

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DataError, loadPassages, parsePassagesJsonl } from "../../mod.ts";
+import { DataError, loadPassages, parsePassagesJsonl, readPassagesJsonl } from "../../mod.ts";
 
 const squad = {
   data: [
@@ -75,4 +75,20 @@ Deno.test("bad passage files are DataErrors naming the file and line", async () 
   const empty = await Deno.makeTempFile({ suffix: ".jsonl" });
   await assert.rejects(loadPassages(empty), /no passages/);
   await assert.rejects(loadPassages("/no/such.json"), DataError);
+});
+
+Deno.test("readPassagesJsonl: line by line from bytes; CRLF and a BOM are fine, bad UTF-8 names its line", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".jsonl" });
+  const enc = new TextEncoder();
+  const rows = '\uFEFF{"id": "a", "text": "하나"}\r\n\r\n{"id": "b", "text": "둘"}';
+  await Deno.writeFile(path, enc.encode(rows));
+  assert.deepEqual(await readPassagesJsonl(path), [{ id: "a", text: "하나" }, {
+    id: "b",
+    text: "둘",
+  }]);
+  await Deno.writeFile(
+    path,
+    new Uint8Array([...enc.encode('{"id": 1, "text": "x"}\n'), 0xff, 0x0a]),
+  );
+  await assert.rejects(readPassagesJsonl(path), /line 2: not valid UTF-8/);
 });
