@@ -9,17 +9,7 @@ struct P { rows: u32, c: u32, r0: u32 }
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<i32>;
 
-// By its bits: compilers may assume floats are never NaN and fold `v != v` away.
-fn is_nan(v: f32) -> bool {
-  return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
-}
-
-// a beats b: larger, or equal at a lower index. NaN beats everything, as in torch.
-fn wins(va: f32, ia: u32, vb: f32, ib: u32) -> bool {
-  if (is_nan(va)) { return !is_nan(vb) || ia < ib; }
-  if (is_nan(vb)) { return false; }
-  return va > vb || (va == vb && ia < ib);
-}
+#include "lib/rank.wgsl"
 
 // One workgroup per row: each thread scans a strided slice, then a tree of (value, index).
 @compute @workgroup_size(256)
@@ -32,13 +22,13 @@ fn rows(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l: u
   var bi = select(0u, l, l < p.c);
   for (var i = l; i < p.c; i += 256u) {
     let v = x[base + i];
-    if (wins(v, i, bv, bi)) { bv = v; bi = i; }
+    if (ranks_above(v, i, bv, bi)) { bv = v; bi = i; }
   }
   best[l] = bv;
   at[l] = bi;
   workgroupBarrier();
   for (var k = 128u; k > 0u; k >>= 1u) {
-    if (l < k && wins(best[l + k], at[l + k], best[l], at[l])) {
+    if (l < k && ranks_above(best[l + k], at[l + k], best[l], at[l])) {
       best[l] = best[l + k];
       at[l] = at[l + k];
     }

@@ -21,18 +21,13 @@ struct P {
 @group(0) @binding(3) var<storage, read_write> ov: array<f32>;
 @group(0) @binding(4) var<storage, read_write> oi: array<i32>;
 
-// By its bits: compilers may assume floats are never NaN and fold `v != v` away.
-fn is_nan(v: f32) -> bool {
-  return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
-}
+#include "lib/rank.wgsl"
 
 // (va, ia) comes before (vb, ib); an empty slot (index < 0) comes after everything.
 fn before(va: f32, ia: i32, vb: f32, ib: i32) -> bool {
   if (ia < 0) { return false; }
   if (ib < 0) { return true; }
-  if (is_nan(va)) { return !is_nan(vb) || ia < ib; }
-  if (is_nan(vb)) { return false; }
-  return va > vb || (va == vb && ia < ib);
+  return ranks_above(va, u32(ia), vb, u32(ib));
 }
 
 @compute @workgroup_size(256)
