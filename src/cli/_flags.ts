@@ -117,6 +117,14 @@ const TASK_ONLY: Record<string, TaskName | TaskName[]> = {
   "mlm-probability": "mlm",
   "validation-split-percentage": "mlm",
   "hard-negatives": "dpr",
+  // A bi-encoder trains both encoders whole; PEFT has no task type for it.
+  lora: ["qa", "classify", "mlm"],
+  "lora-r": ["qa", "classify", "mlm"],
+  "lora-alpha": ["qa", "classify", "mlm"],
+  "lora-dropout": ["qa", "classify", "mlm"],
+  "lora-targets": ["qa", "classify", "mlm"],
+  adapter: ["qa", "classify", "mlm"],
+  merge: ["qa", "classify", "mlm"],
 };
 
 /** A flag of another task is a usage error naming the task it belongs to. */

@@ -96,6 +96,10 @@ Deno.test("train --task dpr: bad input is one error line naming the file or flag
       /--hard-negatives/,
     ],
     [["--task", "qa", "--hard-negatives", "2", ...out], /--hard-negatives is a dpr flag/],
+    [
+      ["--task", "dpr", "--lora", "--train", TRAIN, "--eval", EVAL, ...out],
+      /--lora is a qa\/class/,
+    ],
   ];
   for (const [args, want] of cases) {
     const res = await runScript("train", args);
