@@ -1,4 +1,4 @@
-// The unofficial KorQuAD split used for CPU-scale runs (the official train set is not on
+// The unofficial article split of KorQuAD (or any SQuAD-format file) for CPU-scale runs (the official train set is not on
 // these machines): the first N articles of the dev set train, the rest evaluate.
 // Usage: deno run -A tools/korquad_split.ts [DEV_JSON] [OUT_DIR] [N_TRAIN=112]
 
