@@ -1,5 +1,5 @@
-// The unofficial article split of KorQuAD (or any SQuAD-format file) for CPU-scale runs (the official train set is not on
-// these machines): the first N articles of the dev set train, the rest evaluate.
+// The unofficial article split of KorQuAD dev (or any SQuAD-format file) for CPU-scale runs (the
+// official train sets are not on these machines): the first N articles train, the rest evaluate.
 // Usage: deno run -A tools/korquad_split.ts [DEV_JSON] [OUT_DIR] [N_TRAIN=112]
 
 const dev = Deno.args[0] ?? "../shared/data/korquad/KorQuAD_v1.0_dev.json";
