@@ -21,6 +21,7 @@ const LAYERS: string[][] = [
   ["models", "optim"],
   ["text", "train"],
   ["qa", "classify", "mlm"], // tasks, independent of each other
+  ["retrieval"], // open-domain QA: retrievers, and reading their passages with the QA task
   ["cli"],
 ];
 

@@ -100,6 +100,20 @@ export function taskFlag(v: string | undefined, usage: string): TaskName {
   throw new UsageError(`--task: unknown task "${v}"; known tasks: ${TASK_NAMES.join(", ")}`, usage);
 }
 
+/** Where eval and predict send the tasks they do not serve themselves. */
+const SERVED_ELSEWHERE: Partial<Record<TaskName, string>> = {
+  mlm: "use deno task fill-mask; a train --task mlm run reports its held-out loss",
+  dpr: "use deno task retrieve-eval --retriever dense --dense-model RUN_DIR",
+};
+
+/** `--task` of eval and predict: qa (default) or classify; the others name their command. */
+export function inferenceTaskFlag(v: string | undefined, usage: string): "qa" | "classify" {
+  const task = taskFlag(v, usage);
+  const elsewhere = SERVED_ELSEWHERE[task];
+  if (elsewhere) throw new UsageError(`--task: ${task} is not evaluated here: ${elsewhere}`, usage);
+  return task as "qa" | "classify";
+}
+
 /** Flags that only some tasks take. */
 const TASK_ONLY: Record<string, TaskName | TaskName[]> = {
   "doc-stride": "qa",

@@ -9,12 +9,12 @@ import { ProgressBar } from "../io/progress.ts";
 import { parseFlags, runCli, UsageError } from "./_common.ts";
 import {
   checkTaskFlags,
+  inferenceTaskFlag,
   intFlag,
   metricFlag,
   PRECISION_FLAGS,
   precisionFlag,
   TASK_FLAGS,
-  taskFlag,
   WINDOW_FLAGS,
   windowFlags,
 } from "./_flags.ts";
@@ -80,7 +80,7 @@ export async function main(args: string[]): Promise<void> {
     console.log(HELP);
     return;
   }
-  const task = taskFlag(f.task, USAGE);
+  const task = inferenceTaskFlag(f.task, USAGE);
   checkTaskFlags(f, task, USAGE);
   if (task === "classify") return await evalClassify(f, USAGE);
   if (!f.model) throw new UsageError("--model is required", USAGE);

@@ -9,9 +9,9 @@ import { loadQaModelDir } from "../qa/model_dir.ts";
 import { parseFlags, runCli, UsageError } from "./_common.ts";
 import {
   checkTaskFlags,
+  inferenceTaskFlag,
   intFlag,
   TASK_FLAGS,
-  taskFlag,
   WINDOW_FLAGS,
   windowFlags,
 } from "./_flags.ts";
@@ -56,7 +56,7 @@ export async function main(args: string[]): Promise<void> {
     console.log(HELP);
     return;
   }
-  const task = taskFlag(f.task, USAGE);
+  const task = inferenceTaskFlag(f.task, USAGE);
   checkTaskFlags(f, task, USAGE);
   if (task === "classify") return await predictClassify(f, USAGE);
   if (!f.model) throw new UsageError("--model is required", USAGE);

@@ -158,8 +158,15 @@ Deno.test("eval and predict take --task too: an unknown one is a usage error lis
     assert.equal(r.code, 2, r.stderr);
     assert.match(
       errorLines(r.stderr)[0],
-      /^error: --task: unknown task "ner"; known tasks: qa, classify, mlm$/,
+      /^error: --task: unknown task "ner"; known tasks: qa, classify, mlm, dpr$/,
     );
+    // Tasks with commands of their own are sent there, not run through the QA path.
+    for (const [task, where] of [["mlm", /fill-mask/], ["dpr", /retrieve-eval/]] as const) {
+      const t = await runScript(cli, ["--task", task, "--model", "x"]);
+      assert.equal(t.code, 2, t.stderr);
+      assert.match(errorLines(t.stderr)[0], /^error: --task: \w+ is not evaluated here: use /);
+      assert.match(errorLines(t.stderr)[0], where);
+    }
   }
 });
 
