@@ -376,3 +376,10 @@ export function checkResumeFlags(
     }
   }
 }
+
+/** `--top-k`: one K, or a comma list of them (sorted, unique); `fallback` when not given. */
+export function topKFlag(v: string | undefined, usage: string, fallback: number[]): number[] {
+  if (v === undefined) return fallback;
+  const ks = v.split(",").map((k) => intFlag(k.trim(), "top-k", usage, 1, 10000)!);
+  return [...new Set(ks)].sort((a, b) => a - b);
+}

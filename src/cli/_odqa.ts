@@ -48,13 +48,6 @@ export function readerFlags(
   };
 }
 
-/** `--top-k`: one K, or a comma list of them (sorted, unique). */
-export function topKFlag(v: string | undefined, usage: string, fallback: number): number[] {
-  if (v === undefined) return [fallback];
-  const ks = v.split(",").map((k) => intFlag(k.trim(), "top-k", usage, 1, 10000)!);
-  return [...new Set(ks)].sort((a, b) => a - b);
-}
-
 // Questions per search call: keeps the progress bar moving on a large set.
 const SEARCH_CHUNK = 64;
 

@@ -12,7 +12,7 @@ import { bestSpans, type Candidate, readCandidates } from "../retrieval/read.ts"
 import { loadRetrievedCsv } from "../retrieval/retrieved_csv.ts";
 import { initGpu } from "../gpu/device.ts";
 import { DataError, parseFlags, runCli, UsageError } from "./_common.ts";
-import { intFlag, metricFlag } from "./_flags.ts";
+import { intFlag, metricFlag, topKFlag } from "./_flags.ts";
 import { checkOutputs, modelInputs } from "./_outputs.ts";
 import { openRetriever, RETRIEVER_FLAGS, RETRIEVER_HELP } from "./_retrievers.ts";
 import {
@@ -21,7 +21,6 @@ import {
   READER_HELP,
   readerFlags,
   retrieveCandidates,
-  topKFlag,
 } from "./_odqa.ts";
 
 const USAGE = "usage: deno task odqa-eval --model DIR --data FILE [--top-k K[,K...]] " +
@@ -83,7 +82,7 @@ export async function main(args: string[]): Promise<void> {
   if (!f.model) throw new UsageError("--model is required", USAGE);
   if (!f.data) throw new UsageError("--data is required", USAGE);
   checkRetrievedFlags(f, [...Object.keys(RETRIEVER_FLAGS), "retrieval-weight"], USAGE);
-  const ks = topKFlag(f["top-k"], USAGE, 5);
+  const ks = topKFlag(f["top-k"], USAGE, [5]);
   const maxK = ks.at(-1)!;
   const maxQuestions = intFlag(f["max-questions"], "max-questions", USAGE, 1);
   const { read, weights } = readerFlags(f, USAGE);

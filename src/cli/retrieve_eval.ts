@@ -5,6 +5,7 @@ import { loadPassages } from "../retrieval/passages.ts";
 import { ProgressBar } from "../io/progress.ts";
 import { DataError, parseFlags, runCli, UsageError } from "./_common.ts";
 import { openRetriever, RETRIEVER_FLAGS, RETRIEVER_HELP } from "./_retrievers.ts";
+import { topKFlag } from "./_flags.ts";
 
 const USAGE = "usage: deno task retrieve-eval --data FILE [--retriever bm25|tfidf|dense|hybrid] " +
   "[--top-k 1,5,20] [--k1 X] [--b X] [--analyzer SPEC] [--index DIR] [--dense-model DIR]";
@@ -24,15 +25,6 @@ The last line of stdout is JSON: {"recall@1": .., "recall@5": .., "recall@20": .
 seconds: the whole run, loading and indexing included; median_query_ms: one question's search).
 Bad input exits with code 2 and one line "error: <file or flag>: <what>".`;
 
-function topKFlag(v: string | undefined): number[] {
-  if (v === undefined) return [1, 5, 20];
-  const ks = v.split(",").map((s) => s.trim());
-  if (!ks.every((s) => /^\d+$/.test(s) && Number(s) >= 1 && Number(s) <= 1e6)) {
-    throw new UsageError(`--top-k: must be integers >= 1 separated by commas, got "${v}"`, USAGE);
-  }
-  return [...new Set(ks.map(Number))].sort((a, b) => a - b);
-}
-
 /** Runs the CLI on `args` (without the program name). */
 export async function main(args: string[]): Promise<void> {
   const start = performance.now();
@@ -47,7 +39,7 @@ export async function main(args: string[]): Promise<void> {
     return;
   }
   if (!f.data) throw new UsageError("--data is required", USAGE);
-  const ks = topKFlag(f["top-k"]);
+  const ks = topKFlag(f["top-k"], USAGE, [1, 5, 20]);
   const { passages, questions } = await loadPassages(f.data);
   if (!questions) {
     throw new DataError(f.data, "not a SQuAD-format file: retrieve-eval needs questions");
