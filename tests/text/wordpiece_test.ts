@@ -214,3 +214,16 @@ for (
     );
   });
 }
+
+Deno.test("the TypeScript tokenizer's module graph holds no npm or node module", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", "src/text/wordpiece.ts"],
+    stdout: "piped",
+  }).output();
+  const graph: { modules: { specifier: string }[] } = JSON.parse(
+    new TextDecoder().decode(out.stdout),
+  );
+  const specs = graph.modules.map((m) => m.specifier);
+  assert.ok(specs.some((s) => s.endsWith("src/text/windows.ts")));
+  assert.deepEqual(specs.filter((s) => !s.startsWith("file:") || /tokenizer_native/.test(s)), []);
+});
