@@ -42,19 +42,44 @@ const WHITESPACE = /^\p{White_Space}$/u;
 const PUNCT = /^\p{P}$/u;
 const MN = /^\p{Mn}$/u;
 
-/** Cc, Cf, Co or Cs by this engine's tables (tab, newline and CR count as whitespace). */
+/**
+ * Cc, Cf, Co or Cs by this engine's tables (tab, newline and CR count as whitespace); the
+ * tokenizer corrects it to the Rust library's tables.
+ *
+ * @example
+ * ```ts
+ * import { isControlJs } from "webgpu-bert";
+ * console.log(isControlJs("\u0007"), isControlJs("\n")); // true false
+ * ```
+ */
 export function isControlJs(ch: string): boolean {
   return CONTROL.test(ch) && ch !== "\t" && ch !== "\n" && ch !== "\r";
 }
 
-/** The pre-tokenizer's punctuation by this engine's tables: ASCII punctuation or \p{P}. */
+/**
+ * The pre-tokenizer's punctuation by this engine's tables: ASCII punctuation or \p{P}.
+ *
+ * @example
+ * ```ts
+ * import { isPunctJs } from "webgpu-bert";
+ * console.log(isPunctJs("$"), isPunctJs("「"), isPunctJs("a")); // true true false
+ * ```
+ */
 export function isPunctJs(ch: string): boolean {
   const c = ch.codePointAt(0)!;
   return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) ||
     (c >= 123 && c <= 126) || PUNCT.test(ch);
 }
 
-/** A non-spacing mark by this engine's tables. */
+/**
+ * A non-spacing mark (Mn) by this engine's tables.
+ *
+ * @example
+ * ```ts
+ * import { isMnJs } from "webgpu-bert";
+ * console.log(isMnJs("\u0301"), isMnJs("e")); // true false
+ * ```
+ */
 export function isMnJs(ch: string): boolean {
   return MN.test(ch);
 }
