@@ -1,7 +1,7 @@
 // Start/end logits to answer strings, as Hugging Face's utils_qa.py
 // `postprocess_qa_predictions` does it with version_2_with_negative=False.
 
-import { writeFileAtomic } from "../io/atomic.ts";
+import { hostFiles } from "../io/files.ts";
 import type { QAExample } from "./dataset.ts";
 import type { QaFeature } from "./features.ts";
 
@@ -180,16 +180,17 @@ export async function writePredictions(
   to: string | { predictions: string; nbest: string },
   result: QaPredictions,
 ): Promise<{ predictions: string; nbest: string }> {
+  const files = await hostFiles();
   let paths: { predictions: string; nbest: string };
   if (typeof to === "string") {
-    await Deno.mkdir(to, { recursive: true });
+    await files.mkdir(to);
     paths = { predictions: `${to}/predictions.json`, nbest: `${to}/nbest_predictions.json` };
   } else paths = to;
   const enc = new TextEncoder();
-  await writeFileAtomic(
+  await files.writeAtomic(
     paths.predictions,
     enc.encode(JSON.stringify(result.predictions, null, 4) + "\n"),
   );
-  await writeFileAtomic(paths.nbest, enc.encode(JSON.stringify(result.nbest, null, 4) + "\n"));
+  await files.writeAtomic(paths.nbest, enc.encode(JSON.stringify(result.nbest, null, 4) + "\n"));
   return paths;
 }
