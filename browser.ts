@@ -76,6 +76,7 @@ export * from "./src/qa/postprocess.ts";
 export * from "./src/qa/evaluate.ts";
 export * from "./src/qa/task.ts";
 export * from "./src/qa/synthetic.ts";
+export * from "./src/qa/embedded.ts";
 
 export * from "./src/classify/metrics.ts";
 export * from "./src/classify/task.ts";
