@@ -15,6 +15,8 @@ export interface NbestEntry {
   start_logit: number;
   /** The end logit of the span's last token. */
   end_logit: number;
+  /** The answer's `[start, end)` in the context, with `withOffsets` (for highlighting it). */
+  offsets?: [number, number];
 }
 
 /** What {@linkcode postprocessQaPredictions} returns. */
@@ -36,6 +38,11 @@ export interface PostprocessOptions {
    * n-best entry with text "empty" and score 0 and predicts "empty"; pass "empty" to match.
    */
   emptyPrediction?: string;
+  /**
+   * Give each n-best entry its span in the context as `offsets` (default false: utils_qa.py
+   * drops them, so its nbest_predictions.json has none).
+   */
+  withOffsets?: boolean;
 }
 
 // NaN sorts above every number, as in numpy.
@@ -146,6 +153,7 @@ export function postprocessQaPredictions(
       start_logit: p.start_logit,
       end_logit: p.end_logit,
       text: ex.context.slice(...p.span),
+      ...(opts.withOffsets ? { offsets: p.span } : {}),
     }));
     let empty = false;
     if (entries.length === 0 || (entries.length === 1 && entries[0].text === "")) {
