@@ -132,6 +132,9 @@ export * from "./src/mlm/task.ts";
 
 // Text.
 export * from "./src/text/tokenizer.ts";
+export * from "./src/text/windows.ts";
+export * from "./src/text/wordpiece.ts";
+export * from "./src/text/wordpiece_normalizer.ts";
 export * from "./src/text/sentencepiece.ts";
 export * from "./src/text/vocab_builder.ts";
 export * from "./src/text/tokenizer_dir.ts";

@@ -3,6 +3,7 @@
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError, UserError } from "../util/errors.ts";
+import { setTokenizerImpl } from "../text/tokenizer.ts";
 
 // The CLIs take these from here with the rest of their plumbing.
 export { DataError, UsageError } from "../util/errors.ts";
@@ -37,7 +38,37 @@ export function parseFlags<T extends FlagSpec>(
 }
 
 /**
- * Runs a CLI entry point with `Deno.args`. A {@linkcode UserError} (bad flags, data, config,
+ * Takes `--tokenizer-impl ts|native` (which every CLI accepts) out of `args` and applies it:
+ * the WordPiece engine of every tokenizer the command loads.
+ *
+ * @example
+ * ```ts
+ * import { takeTokenizerImpl } from "./_common.ts";
+ * console.log(takeTokenizerImpl(["--tokenizer-impl", "ts", "--data", "x"])); // ["--data", "x"]
+ * ```
+ */
+export function takeTokenizerImpl(args: string[]): string[] {
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a !== "--tokenizer-impl" && !a.startsWith("--tokenizer-impl=")) {
+      rest.push(a);
+      continue;
+    }
+    const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : args[++i];
+    if (v !== "ts" && v !== "native") {
+      throw new UsageError(
+        `--tokenizer-impl: must be ts or native, got ${JSON.stringify(v ?? "")}`,
+      );
+    }
+    setTokenizerImpl(v);
+  }
+  return rest;
+}
+
+/**
+ * Runs a CLI entry point with `Deno.args` (less `--tokenizer-impl`, see
+ * {@linkcode takeTokenizerImpl}). A {@linkcode UserError} (bad flags, data, config,
  * checkpoint) prints one `error: ...` line (plus the usage line for usage errors) to stderr and
  * exits 2;
  * any other exception prints `error: <message>` and exits 1. Stack traces only with `DEBUG=1`.
@@ -50,7 +81,7 @@ export function parseFlags<T extends FlagSpec>(
  */
 export async function runCli(main: (args: string[]) => unknown): Promise<void> {
   try {
-    await main([...Deno.args]);
+    await main(takeTokenizerImpl([...Deno.args]));
   } catch (e) {
     if (Deno.env.get("DEBUG") === "1") console.error(e);
     const msg = e instanceof Error ? e.message : String(e);

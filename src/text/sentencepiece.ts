@@ -15,13 +15,18 @@ import {
   type SentencePieceSpec,
 } from "./sentencepiece_model.ts";
 import { ByteTrie, SentencePieceNormalizer, utf8Length } from "./sentencepiece_normalizer.ts";
-import type {
-  EncodeOptions,
-  Offset,
-  PairOptions,
-  TextTokenizer,
-  TokenWindow,
-} from "./tokenizer.ts";
+import {
+  bertTemplate,
+  type EncodeOptions,
+  type Offset,
+  type PairOptions,
+  pairWindows,
+  singleWindow,
+  type TextTokenizer,
+  type TokenSequence,
+  type TokenWindow,
+  type WindowSpec,
+} from "./windows.ts";
 
 /** The library's penalty below the lowest piece score for an unknown character. */
 const UNK_PENALTY = 10;
@@ -327,17 +332,7 @@ export class SentencePieceTokenizer implements TextTokenizer {
   }
 
   #encode(text: string, opts: EncodeOptions): TokenWindow {
-    const special = opts.addSpecialTokens ?? true;
-    const p = this.pieces(text);
-    if (opts.maxLength !== undefined) {
-      const budget = opts.maxLength - (special ? 2 : 0);
-      if (budget < 0) {
-        throw new Error(`SentencePieceTokenizer: maxLength ${opts.maxLength} is too small`);
-      }
-      sliceInPlace(p, 0, budget);
-    }
-    const w = special ? this.#join(p, null) : this.#seq(p, 0, 0);
-    return opts.padding === "max_length" ? this.#pad(w, opts.maxLength) : w;
+    return singleWindow(this.#windowSpec(), this.#sequence(text), opts);
   }
 
   /**
@@ -368,32 +363,7 @@ export class SentencePieceTokenizer implements TextTokenizer {
   }
 
   #encodePair(question: string, context: string, opts: PairOptions): TokenWindow[] {
-    if ((opts.truncation ?? "only_second") !== "only_second") {
-      throw new Error(`SentencePieceTokenizer: truncation ${opts.truncation} is not supported`);
-    }
-    const q = this.pieces(question), c = this.pieces(context);
-    const stride = opts.stride ?? 0;
-    const windows: TokenWindow[] = [];
-    const budget = opts.maxLength === undefined ? c.ids.length : opts.maxLength - 3 - q.ids.length;
-    if (c.ids.length <= budget) windows.push(this.#join(q, c));
-    else {
-      if (budget <= 0) {
-        throw new Error(
-          "Truncation error: Sequence to truncate too short to respect the provided max_length",
-        );
-      }
-      if (stride >= budget) {
-        throw new Error(`\`stride\` must be strictly less than \`max_len=${budget}\``);
-      }
-      for (let s = 0;; s += budget - stride) {
-        const part = { ...c };
-        sliceInPlace(part, s, s + budget);
-        windows.push(this.#join(q, part));
-        if (s + budget >= c.ids.length) break;
-      }
-    }
-    const kept = (opts.returnOverflowing ?? true) ? windows : windows.slice(0, 1);
-    return opts.padding === "max_length" ? kept.map((w) => this.#pad(w, opts.maxLength)) : kept;
+    return pairWindows(this.#windowSpec(), this.#sequence(question), this.#sequence(context), opts);
   }
 
   /**
@@ -494,57 +464,19 @@ export class SentencePieceTokenizer implements TextTokenizer {
     );
   }
 
-  /** One sequence's window part: its tokens with type id `type` and sequence id `seq`. */
-  #seq(p: SentencePieces, type: number, seq: 0 | 1): TokenWindow {
-    return {
-      ids: [...p.ids],
-      tokens: [...p.pieces],
-      typeIds: p.ids.map(() => type),
-      attentionMask: p.ids.map(() => 1),
-      offsets: p.offsets.map(([b, e]): Offset => [b, e]),
-      sequenceIds: p.ids.map(() => seq),
-    };
+  /** The pieces of `text` as the shared window code takes them. */
+  #sequence(text: string): TokenSequence {
+    const p = this.pieces(text);
+    return { ids: p.ids, tokens: p.pieces, offsets: p.offsets };
   }
 
-  #special(id: number, type: number): TokenWindow {
+  #windowSpec(): WindowSpec {
+    const name = (id: number) => this.#pieces[id].piece;
     return {
-      ids: [id],
-      tokens: [this.#pieces[id].piece],
-      typeIds: [type],
-      attentionMask: [1],
-      offsets: [[0, 0]],
-      sequenceIds: [null],
-    };
-  }
-
-  /** `[CLS] a [SEP]`, or `[CLS] a [SEP] b [SEP]` with type ids 1 on `b [SEP]`. */
-  #join(a: SentencePieces, b: SentencePieces | null): TokenWindow {
-    const parts = [this.#special(this.clsId, 0), this.#seq(a, 0, 0), this.#special(this.sepId, 0)];
-    if (b) parts.push(this.#seq(b, 1, 1), this.#special(this.sepId, 1));
-    const cat = <K extends keyof TokenWindow>(k: K) =>
-      parts.flatMap((w) => w[k] as unknown[]) as TokenWindow[K];
-    return {
-      ids: cat("ids"),
-      tokens: cat("tokens"),
-      typeIds: cat("typeIds"),
-      attentionMask: cat("attentionMask"),
-      offsets: cat("offsets"),
-      sequenceIds: cat("sequenceIds"),
-    };
-  }
-
-  #pad(w: TokenWindow, maxLength: number | undefined): TokenWindow {
-    if (maxLength === undefined) throw new Error("SentencePieceTokenizer: padding needs maxLength");
-    const n = maxLength - w.ids.length;
-    if (n <= 0) return w;
-    const fill = <T>(xs: T[], v: () => T) => xs.concat(Array.from({ length: n }, v));
-    return {
-      ids: fill(w.ids, () => this.padId),
-      tokens: fill(w.tokens, () => this.#pieces[this.padId].piece),
-      typeIds: fill(w.typeIds, () => 0),
-      attentionMask: fill(w.attentionMask, () => 0),
-      offsets: fill(w.offsets, (): Offset => [0, 0]),
-      sequenceIds: fill(w.sequenceIds, () => null),
+      template: bertTemplate(this.clsId, this.sepId, name(this.clsId), name(this.sepId)),
+      padId: this.padId,
+      padToken: name(this.padId),
+      name: "SentencePieceTokenizer",
     };
   }
 }
@@ -556,13 +488,6 @@ function promised<T>(f: () => T): Promise<T> {
   } catch (e) {
     return Promise.reject(e);
   }
-}
-
-/** Keeps pieces `[from, to)`. */
-function sliceInPlace(p: SentencePieces, from: number, to: number): void {
-  p.ids = p.ids.slice(from, to);
-  p.pieces = p.pieces.slice(from, to);
-  p.offsets = p.offsets.slice(from, to);
 }
 
 /** UTF-16 offset of each UTF-8 byte offset of `text` that starts a character, and of its end. */
