@@ -62,6 +62,7 @@ export * from "./src/models/bert_qa.ts";
 export * from "./src/models/bert_classify.ts";
 export * from "./src/models/with_head.ts";
 export * from "./src/models/heads/qa.ts";
+export * from "./src/models/heads/qa_lstm.ts";
 export * from "./src/models/heads/classification.ts";
 export * from "./src/models/heads/mlm.ts";
 export * from "./src/models/masked_lm.ts";
@@ -82,4 +83,7 @@ export * from "./src/classify/metrics.ts";
 export * from "./src/classify/task.ts";
 export * from "./src/mlm/fill_mask.ts";
 
+export * from "./src/text/windows.ts";
+export * from "./src/text/wordpiece.ts";
+export * from "./src/text/wordpiece_normalizer.ts";
 export * from "./src/text/vocab_builder.ts";

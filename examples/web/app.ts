@@ -107,13 +107,17 @@ async function ask(): Promise<string | undefined> {
     $("answer").textContent = best?.offsets
       ? `Answer: ${best.text} (probability ${best.probability.toFixed(3)})`
       : "No answer span found.";
-    table("spans", ["#", "span", "probability", "start logit", "end logit"], spans.map((p, i) => [
-      i + 1,
-      p.text,
-      p.probability.toFixed(4),
-      p.start_logit.toFixed(3),
-      p.end_logit.toFixed(3),
-    ]));
+    table(
+      "spans",
+      ["#", "span", "probability", "start logit", "end logit"],
+      spans.map((p, i) => [
+        i + 1,
+        p.text,
+        p.probability.toFixed(4),
+        p.start_logit.toFixed(3),
+        p.end_logit.toFixed(3),
+      ]),
+    );
     status("answered");
     return best?.text;
   });
@@ -193,7 +197,10 @@ $("load-url").onclick = () => loadUrl(value("model-url"));
 $<HTMLInputElement>("model-files").onchange = (ev) => {
   const files = (ev.target as HTMLInputElement).files;
   if (files?.length) {
-    work("loading the picked files", async () => show(await loadFiles(await pickedModel(files), "picked files")));
+    work(
+      "loading the picked files",
+      async () => show(await loadFiles(await pickedModel(files), "picked files")),
+    );
   }
 };
 $("ask").onclick = ask;
@@ -203,7 +210,9 @@ $("fill-go").onclick = () =>
     table(
       "fills",
       ["mask", "token", "score", "sequence"],
-      masks.flatMap((cands, m) => cands.map((c) => [m + 1, c.token_str, c.score.toFixed(4), c.sequence])),
+      masks.flatMap((cands, m) =>
+        cands.map((c) => [m + 1, c.token_str, c.score.toFixed(4), c.sequence])
+      ),
     );
     status("filled");
   });
@@ -222,9 +231,16 @@ const api = {
   ask,
   train,
   evaluate: (dataText: string, name: string, settings = {}) =>
-    work("evaluating", () =>
-      evaluate(current!, dataText, name, settings, (d, t) => status(`evaluating: ${d} of ${t} windows`))),
-  lastStatus: () => ({ text: $("status").textContent, error: $("status").classList.contains("error") }),
+    work(
+      "evaluating",
+      () =>
+        evaluate(current!, dataText, name, settings, (d, t) =>
+          status(`evaluating: ${d} of ${t} windows`)),
+    ),
+  lastStatus: () => ({
+    text: $("status").textContent,
+    error: $("status").classList.contains("error"),
+  }),
 };
 (globalThis as unknown as { webgpuBert: typeof api }).webgpuBert = api;
 

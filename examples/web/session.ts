@@ -92,7 +92,9 @@ function tokenizerOf(map: Map<string, Uint8Array>): TextTokenizer {
     return bytes ? decodeUtf8(bytes, name) : null;
   };
   const json = text("tokenizer.json");
-  if (json !== null) return WordPieceTokenizer.fromJSON(parseJson(json, "tokenizer.json") as object);
+  if (json !== null) {
+    return WordPieceTokenizer.fromJSON(parseJson(json, "tokenizer.json") as object);
+  }
   const vocab = text("vocab.txt");
   if (vocab === null) throw new Error("the model has no tokenizer.json or vocab.txt");
   const cfgText = text("tokenizer_config.json");
@@ -142,7 +144,7 @@ export async function answer(
   topK = 5,
 ): Promise<Span[]> {
   if (l.kind !== "qa") throw new Error(`${l.architecture} does not answer questions`);
-  const examples = [{ id: "q", question, context }];
+  const examples = [{ id: "q", question, context, answers: { text: [], answer_start: [] } }];
   const features = await prepareEvalFeatures(examples, l.tokenizer, {
     maxLength: 384,
     stride: 128,
