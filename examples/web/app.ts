@@ -91,7 +91,10 @@ async function loadUrl(url: string): Promise<Loaded | undefined> {
   });
 }
 
-async function ask(): Promise<string | undefined> {
+/** Answers the question in the page's boxes, after filling them with any given. */
+async function ask(question?: string, context?: string): Promise<string | undefined> {
+  if (question !== undefined) $<HTMLInputElement>("question").value = question;
+  if (context !== undefined) $<HTMLTextAreaElement>("context").value = context;
   return await work("answering", async () => {
     const context = $<HTMLTextAreaElement>("context").value;
     const spans = await answer(current!, value("question"), context);
@@ -203,7 +206,7 @@ $<HTMLInputElement>("model-files").onchange = (ev) => {
     );
   }
 };
-$("ask").onclick = ask;
+$("ask").onclick = () => ask();
 $("fill-go").onclick = () =>
   work("filling", async () => {
     const masks = await fill(current!, value("masked"));
@@ -237,6 +240,7 @@ const api = {
         evaluate(current!, dataText, name, settings, (d, t) =>
           status(`evaluating: ${d} of ${t} windows`)),
     ),
+  adapter: "",
   lastStatus: () => ({
     text: $("status").textContent,
     error: $("status").classList.contains("error"),
@@ -244,11 +248,9 @@ const api = {
 };
 (globalThis as unknown as { webgpuBert: typeof api }).webgpuBert = api;
 
-const ready = await work("starting WebGPU", async () => {
-  const gpu = await initGpu();
-  return gpu.info.name;
-});
+const ready = await work("starting WebGPU", async () => (await initGpu()).info.name);
 if (ready !== undefined) {
+  api.adapter = ready;
   status(`WebGPU ready (${ready})`);
   // The served model, when there is one, loads by default.
   const probe = await fetch(new URL(value("model-url") + "config.json", location.href), {

@@ -143,3 +143,102 @@ export async function startServer(
     },
   };
 }
+
+/** The browser `launchPage` starts when none is named. */
+export const DEFAULT_CHROMIUM = "/usr/bin/chromium";
+
+/** The browser's path: `chromium`, else $CHROMIUM, else Debian's; a missing one says what to install. */
+export async function findChromium(chromium?: string): Promise<string> {
+  const path = chromium ?? Deno.env.get("CHROMIUM") ?? DEFAULT_CHROMIUM;
+  const st = await Deno.stat(path).catch(() => null);
+  if (!st?.isFile) {
+    throw new DataError(path, "chromium not found: apt-get install chromium (or give --chromium)");
+  }
+  return path;
+}
+
+/** The page open in headless Chromium, with the server behind it. */
+export interface PageSession {
+  /** The page's URL. */
+  url: string;
+  /** The WebGPU adapter the page got. */
+  adapter: string;
+  /**
+   * Calls `window.webgpuBert[name](...args)` in the page and returns its result; the page
+   * reports a failure on its status line, which becomes the thrown error's message.
+   */
+  call<T>(name: string, ...args: unknown[]): Promise<T>;
+  /** The page's status line. */
+  status(): Promise<string>;
+  /** A PNG of the whole page. */
+  screenshot(): Promise<Uint8Array>;
+  /** Closes the browser and the server. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the page (with `model` at {@linkcode MODEL_PATH}), opens it in headless Chromium
+ * with WebGPU through puppeteer-core, and waits until it is ready (and has loaded the model).
+ */
+export async function launchPage(
+  opts: { model?: string; chromium?: string; width?: number },
+): Promise<PageSession> {
+  const executablePath = await findChromium(opts.chromium);
+  const server = await startServer({ port: 0, model: opts.model });
+  // Loaded here: only browser-eval and the tests drive a browser.
+  const { default: puppeteer } = await import("puppeteer-core");
+  let browser;
+  try {
+    browser = await puppeteer.launch({
+      executablePath,
+      headless: true,
+      args: ["--no-sandbox", "--enable-unsafe-webgpu"],
+      // Evaluations and training run for minutes inside one call on a software adapter.
+      protocolTimeout: 0,
+      defaultViewport: { width: opts.width ?? 900, height: 800 },
+    });
+  } catch (e) {
+    await server.close();
+    throw new Error(`cannot start ${executablePath}: ${(e as Error).message.split("\n")[0]}`);
+  }
+  const page = await browser.newPage();
+  if (Deno.env.get("DEBUG") === "1") page.on("console", (m) => console.error(`page: ${m.text()}`));
+  const statusLine = () => page.$eval("#status", (e) => e.textContent ?? "");
+  const close = async () => {
+    await browser.close();
+    await server.close();
+  };
+  try {
+    await page.goto(server.url);
+    // The page sets data-ready once WebGPU is up and the served model (if any) has loaded.
+    await page.waitForFunction("document.body.dataset.ready", { timeout: 0 });
+    const failed = await page.evaluate(
+      "document.body.dataset.ready !== 'yes' || webgpuBert.lastStatus().error",
+    );
+    if (failed) throw new Error(await statusLine());
+    const adapter = await page.evaluate("webgpuBert.adapter") as string;
+    return {
+      url: server.url,
+      adapter,
+      async call<T>(name: string, ...args: unknown[]): Promise<T> {
+        const r = await page.evaluate(
+          (name, args) =>
+            (globalThis as unknown as Record<string, Record<string, (...a: unknown[]) => unknown>>)
+              .webgpuBert[name](...args),
+          name,
+          args,
+        );
+        if (r === undefined) throw new Error(await statusLine());
+        return r as T;
+      },
+      status: statusLine,
+      async screenshot() {
+        return new Uint8Array(await page.screenshot({ fullPage: true, type: "png" }));
+      },
+      close,
+    };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
