@@ -24,7 +24,10 @@ export * from "./src/util/env.ts";
 
 export * from "./src/gpu/device.ts";
 export * from "./src/gpu/errors.ts";
+export type { PoolStats } from "./src/gpu/pool.ts";
+export { BufferPool, sizeClass } from "./src/gpu/pool.ts";
 export { counters, sync } from "./src/gpu/kernel.ts";
+export type { Binding } from "./src/gpu/kernel.ts";
 export * from "./src/tensor.ts";
 export * from "./src/autograd.ts";
 
@@ -44,12 +47,15 @@ export * from "./src/ops/argmax.ts";
 export * from "./src/ops/topk.ts";
 export * from "./src/ops/attention.ts";
 export * from "./src/ops/fused.ts";
+export * from "./src/ops/lstm.ts";
 
 export * from "./src/nn/module.ts";
 export * from "./src/nn/layers.ts";
 export * from "./src/optim/adamw.ts";
 export * from "./src/optim/clip.ts";
 export * from "./src/optim/schedule.ts";
+export * from "./src/optim/loss_scale.ts";
+export * from "./src/train/save_policy.ts";
 export * from "./src/train/sampler.ts";
 export * from "./src/train/trainer.ts";
 
@@ -79,6 +85,7 @@ export * from "./src/qa/task.ts";
 export * from "./src/qa/synthetic.ts";
 export * from "./src/qa/embedded.ts";
 
+export * from "./src/classify/dataset.ts";
 export * from "./src/classify/metrics.ts";
 export * from "./src/classify/task.ts";
 export * from "./src/mlm/fill_mask.ts";

@@ -65,3 +65,10 @@ Deno.test("the walk catches what a page must not load", async () => {
   assert.ok(bad.some((b) => b.startsWith("reaches node:")), bad.join("\n"));
   assert.ok(bad.some((b) => b.startsWith("src/io/deno_files.ts")), bad.join("\n"));
 });
+
+Deno.test("every export of browser.ts has JSDoc, and its module example runs", async () => {
+  const lint = await runDeno(["doc", "--lint", "browser.ts"]);
+  assert.equal(lint.code, 0, lint.stderr);
+  const doc = await runDeno(["test", "-A", "--doc", "browser.ts"]);
+  assert.equal(doc.code, 0, doc.stderr + doc.stdout);
+});
