@@ -319,7 +319,7 @@ export interface BatchCursor {
  * ```ts
  * import { batchStream, initGpu, Linear, lossOnlyTask, Tensor } from "webgpu-bert";
  * await initGpu();
- * const task = lossOnlyTask({ model: new Linear(1, 1), size: 5, loss: () => Tensor.fromArray([0]),
+ * const task = lossOnlyTask({ model: new Linear(1, 1, { seed: 0 }), size: 5, loss: () => Tensor.fromArray([0]),
  *   batch: (idx: Int32Array) => [...idx], tokens: (b: number[]) => b.length });
  * const s = batchStream(task, { batchSize: 2, seed: 0 });
  * console.log(s.next(), s.next(), s.next(), s.epoch, s.tokens); // 5 items, then epoch 1
