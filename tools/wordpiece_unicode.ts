@@ -10,18 +10,26 @@ import { bertNormalizer, bertPreTokenizer } from "npm:tokenizers@0.23.2";
 import { writeFileAtomic } from "../src/io/atomic.ts";
 import { isControlJs, isMnJs, isPunctJs } from "../src/text/wordpiece_normalizer.ts";
 
-const only = (o: { cleanText?: boolean; stripAccents?: boolean }) =>
+const only = (o: { cleanText?: boolean; stripAccents?: boolean; lowercase?: boolean }) =>
   bertNormalizer({
     cleanText: o.cleanText ?? false,
     handleChineseChars: false,
     stripAccents: o.stripAccents ?? false,
-    lowercase: false,
+    lowercase: o.lowercase ?? false,
   });
 const clean = only({ cleanText: true });
 const strip = only({ stripAccents: true });
+const lower = only({ lowercase: true });
 const pre = bertPreTokenizer();
 
-const flips = { control: [] as number[], punct: [] as number[], mn: [] as number[] };
+const flips = {
+  control: [] as number[],
+  punct: [] as number[],
+  mn: [] as number[],
+  nfd: [] as number[],
+  lower: [] as string[],
+};
+const strange: string[] = [];
 for (let cp = 0x80; cp <= 0x10ffff; cp++) {
   if (cp >= 0xd800 && cp <= 0xdfff) continue;
   const ch = String.fromCodePoint(cp);
@@ -35,7 +43,29 @@ for (let cp = 0x80; cp <= 0x10ffff; cp++) {
     const mn = strip.normalizeString(`a${ch}a`) === "aa";
     if (mn !== isMnJs(ch)) flips.mn.push(cp);
   }
+  // Rust's and the engine's Unicode versions differ in a few lowercase mappings.
+  const l = lower.normalizeString(ch);
+  if (l !== ch.toLowerCase()) {
+    flips.lower.push(`${cp.toString(16)}:${[...l].map((c) => c.codePointAt(0)!.toString(16))}`);
+  }
 }
+// Decompositions newer than the normalization crate's tables: those characters stay whole.
+const mnFlips = new Set(flips.mn);
+const isMn = (c: string) => isMnJs(c) !== mnFlips.has(c.codePointAt(0)!);
+for (let cp = 0x80; cp <= 0x10ffff; cp++) {
+  if (cp >= 0xd800 && cp <= 0xdfff) continue;
+  const ch = String.fromCodePoint(cp);
+  if (ch.normalize("NFD") === ch) continue;
+  const got = strip.normalizeString(ch);
+  if (got === [...ch.normalize("NFD")].filter((c) => !isMn(c)).join("")) continue;
+  if (got === ch) {
+    flips.nfd.push(cp);
+    // Kept whole, so not a non-spacing mark there either.
+    if (isMn(ch)) flips.mn.push(cp);
+  } else strange.push(`U+${cp.toString(16)} strips to ${JSON.stringify(got)}`);
+}
+flips.mn.sort((a, b) => a - b);
+if (strange.length) throw new Error(`not a table flip: ${strange.slice(0, 10).join(", ")}`);
 
 function ranges(xs: number[]): string {
   const out: string[] = [];
@@ -61,9 +91,16 @@ export const PUNCT_FLIPS = "${ranges(flips.punct)}";
 
 /** Where Hugging Face's non-spacing mark (dropped by strip_accents) differs from \\p{Mn}. */
 export const MN_FLIPS = "${ranges(flips.mn)}";
+
+/** Characters Hugging Face's NFD (older tables) does not decompose. */
+export const NFD_KEEP = "${ranges(flips.nfd)}";
+
+/** \`code:lowercase\` (hex) where Rust's \`char::to_lowercase\` differs from this engine's. */
+export const LOWER_DIFFS = "${flips.lower.join(" ")}";
 `;
 await writeFileAtomic("src/text/wordpiece_unicode.ts", new TextEncoder().encode(src));
 console.log(
   `control ${flips.control.length}, punctuation ${flips.punct.length}, ` +
-    `non-spacing marks ${flips.mn.length} code points differ`,
+    `non-spacing marks ${flips.mn.length}, decompositions ${flips.nfd.length}, ` +
+    `lowercase ${flips.lower.length} code points differ`,
 );

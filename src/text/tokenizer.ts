@@ -212,6 +212,7 @@ export class BertTokenizer extends WordPieceTokenizer {
     return await (await this.#engine()).decode(ids, skipSpecialTokens);
   }
 
+  /** One text's tokens, from the TypeScript engine or the binding. */
   protected override async segment(text: string): Promise<TokenSequence> {
     if (this.impl === "ts") return await super.segment(text);
     return await (await this.#engine()).sequence(text);

@@ -24,7 +24,8 @@ export interface NativeEngine {
  * @example
  * ```ts
  * import { nativeEngine } from "./tokenizer_native.ts";
- * const json = '{"model": {"type": "WordPiece", "unk_token": "[UNK]", "vocab": {"[UNK]": 0, "hi": 1}}}';
+ * const json = JSON.stringify({ model: { type: "WordPiece", unk_token: "[UNK]",
+ *   continuing_subword_prefix: "##", max_input_chars_per_word: 100, vocab: { "[UNK]": 0, hi: 1 } } });
  * console.log((await nativeEngine(json).sequence("hi")).ids); // [1]
  * ```
  */

@@ -764,7 +764,15 @@ export class WordPieceTokenizer implements TextTokenizer {
   }
 }
 
-/** A load failure's message without the class prefix, for a {@linkcode TokenizerError}. */
+/**
+ * A load failure's message without the class prefix, for a {@linkcode TokenizerError}.
+ *
+ * @example
+ * ```ts
+ * import { tokenizerProblem } from "webgpu-bert";
+ * console.log(tokenizerProblem(new Error("WordPieceTokenizer: vocab lacks [CLS]"))); // vocab lacks [CLS]
+ * ```
+ */
 export function tokenizerProblem(e: unknown): string {
   if (e instanceof SyntaxError) return `invalid JSON (${e.message.split("\n")[0]})`;
   const msg = e instanceof Error ? e.message : String(e);

@@ -4,7 +4,13 @@
 // properties come from the engine's regular expressions, corrected to the library's Unicode
 // 8.0 tables by the generated flips in ./wordpiece_unicode.ts.
 
-import { CONTROL_FLIPS, MN_FLIPS, PUNCT_FLIPS } from "./wordpiece_unicode.ts";
+import {
+  CONTROL_FLIPS,
+  LOWER_DIFFS,
+  MN_FLIPS,
+  NFD_KEEP,
+  PUNCT_FLIPS,
+} from "./wordpiece_unicode.ts";
 
 /** The normalizer settings of a BERT WordPiece tokenizer, all resolved. */
 export interface BertNormalizerConfig {
@@ -36,19 +42,44 @@ const WHITESPACE = /^\p{White_Space}$/u;
 const PUNCT = /^\p{P}$/u;
 const MN = /^\p{Mn}$/u;
 
-/** Cc, Cf, Co or Cs by this engine's tables (tab, newline and CR count as whitespace). */
+/**
+ * Cc, Cf, Co or Cs by this engine's tables (tab, newline and CR count as whitespace); the
+ * tokenizer corrects it to the Rust library's tables.
+ *
+ * @example
+ * ```ts
+ * import { isControlJs } from "webgpu-bert";
+ * console.log(isControlJs("\u0007"), isControlJs("\n")); // true false
+ * ```
+ */
 export function isControlJs(ch: string): boolean {
   return CONTROL.test(ch) && ch !== "\t" && ch !== "\n" && ch !== "\r";
 }
 
-/** The pre-tokenizer's punctuation by this engine's tables: ASCII punctuation or \p{P}. */
+/**
+ * The pre-tokenizer's punctuation by this engine's tables: ASCII punctuation or \p{P}.
+ *
+ * @example
+ * ```ts
+ * import { isPunctJs } from "webgpu-bert";
+ * console.log(isPunctJs("$"), isPunctJs("「"), isPunctJs("a")); // true true false
+ * ```
+ */
 export function isPunctJs(ch: string): boolean {
   const c = ch.codePointAt(0)!;
   return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) ||
     (c >= 123 && c <= 126) || PUNCT.test(ch);
 }
 
-/** A non-spacing mark by this engine's tables. */
+/**
+ * A non-spacing mark (Mn) by this engine's tables.
+ *
+ * @example
+ * ```ts
+ * import { isMnJs } from "webgpu-bert";
+ * console.log(isMnJs("\u0301"), isMnJs("e")); // true false
+ * ```
+ */
 export function isMnJs(ch: string): boolean {
   return MN.test(ch);
 }
@@ -77,6 +108,16 @@ function inRanges(r: Int32Array, cp: number): boolean {
 const controlFlips = parseRanges(CONTROL_FLIPS);
 const punctFlips = parseRanges(PUNCT_FLIPS);
 const mnFlips = parseRanges(MN_FLIPS);
+const nfdKeep = parseRanges(NFD_KEEP);
+const lowerDiffs = new Map(
+  LOWER_DIFFS.split(" ").filter(Boolean).map((d) => {
+    const [cp, lower] = d.split(":");
+    const chars = lower.split(",").filter(Boolean).map((h) =>
+      String.fromCodePoint(parseInt(h, 16))
+    );
+    return [parseInt(cp, 16), chars];
+  }),
+);
 
 function isControl(ch: string, cp: number): boolean {
   return isControlJs(ch) !== inRanges(controlFlips, cp);
@@ -154,11 +195,12 @@ export function normalizeBert(
     let piece = ch;
     if (config.stripAccents) {
       piece = "";
-      for (const c of ch.normalize("NFD")) if (!isMn(c)) piece += c;
+      const nfd = inRanges(nfdKeep, cp) ? ch : ch.normalize("NFD");
+      for (const c of nfd) if (!isMn(c)) piece += c;
     }
     for (const c of piece) {
       if (!config.lowercase) push(c, s, e);
-      else for (const l of c.toLowerCase()) push(l, s, e);
+      else for (const l of lowerDiffs.get(c.codePointAt(0)!) ?? c.toLowerCase()) push(l, s, e);
     }
     if (chinese) push(" ", s, e);
   }

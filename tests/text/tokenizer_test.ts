@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { Tokenizer } from "tokenizers";
 import { loadSquad } from "../../src/qa/dataset.ts";
-import { BertTokenizer, type Offset, type TokenWindow } from "../../src/text/tokenizer.ts";
+import {
+  BertTokenizer,
+  type Offset,
+  setTokenizerImpl,
+  tokenizerImpl,
+  type TokenWindow,
+} from "../../src/text/tokenizer.ts";
+import { takeTokenizerImpl } from "../../src/cli/_common.ts";
+import { UsageError } from "../../src/util/errors.ts";
 import { shared, sharedJson, withoutData } from "../_data.ts";
 import { TokenizerError } from "../../src/util/errors.ts";
 
@@ -339,4 +347,45 @@ Deno.test("a bad tokenizer.json or vocab.txt is one TokenizerError naming the fi
     });
   }
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("without FFI permission a BertTokenizer tokenizes in TypeScript; the flag picks", async () => {
+  const script = `
+    import { BertTokenizer, tokenizerImpl } from "${new URL("../../mod.ts", import.meta.url)}";
+    const tok = BertTokenizer.fromVocabArray(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "hi"], {
+      lowercase: true,
+    });
+    console.log(tokenizerImpl(), tok.impl, JSON.stringify((await tok.encode("Hi")).ids));
+  `;
+  const run = async (perms: string[], env: Record<string, string> = {}) => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", ...perms, "-"],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      env,
+    }).spawn();
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(script));
+    await w.close();
+    const out = await child.output();
+    return new TextDecoder().decode(out.stdout).trim() + new TextDecoder().decode(out.stderr);
+  };
+  assert.equal(await run(["--allow-read", "--allow-env"]), "ts ts [2,4,3]");
+  assert.equal(await run(["-A"]), "native native [2,4,3]");
+  assert.equal(await run(["-A"], { WEBGPU_BERT_TOKENIZER: "ts" }), "ts ts [2,4,3]");
+  const noFfi = await run(["--allow-read", "--allow-env"], { WEBGPU_BERT_TOKENIZER: "native" });
+  assert.match(noFfi, /native tokenizer cannot load.*--tokenizer-impl ts/);
+});
+
+Deno.test("--tokenizer-impl is taken out of every CLI's arguments and applied", () => {
+  try {
+    assert.deepEqual(takeTokenizerImpl(["--data", "x", "--tokenizer-impl=ts"]), ["--data", "x"]);
+    assert.equal(BertTokenizer.fromVocabArray(TINY, { lowercase: true }).impl, "ts");
+    assert.deepEqual(takeTokenizerImpl(["--tokenizer-impl", "native"]), []);
+    assert.equal(tokenizerImpl(), "native");
+    assert.throws(() => takeTokenizerImpl(["--tokenizer-impl", "rust"]), UsageError);
+  } finally {
+    setTokenizerImpl(undefined);
+  }
 });
