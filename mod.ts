@@ -102,6 +102,7 @@ export * from "./src/qa/evaluate.ts";
 export * from "./src/qa/task.ts";
 export * from "./src/qa/model_dir.ts";
 export * from "./src/qa/synthetic.ts";
+export * from "./src/qa/embedded.ts";
 
 // Open-domain QA: retrievers behind one interface.
 export * from "./src/retrieval/retriever.ts";

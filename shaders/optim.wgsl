@@ -14,6 +14,8 @@ struct A { n: u32, decay: f32, b1: f32, omb1: f32, b2: f32, omb2: f32, step: f32
 // step = lr / (1 - b1^t), bc2s = sqrt(1 - b2^t), omb = 1 - b.
 // Bit tests, because NaN comparisons are not reliable on every backend.
 fn finite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }
+// A quiet NaN, built from a runtime value: Chrome's WGSL compiler rejects a constant NaN.
+fn nan_from(x: f32) -> f32 { return bitcast<f32>(bitcast<u32>(x) | 0x7fc00000u); }
 
 // A non-finite gradient scale (a NaN/Inf gradient norm) skips the update: the step is stopped.
 @compute @workgroup_size(256)
@@ -84,7 +86,7 @@ fn clip_coef() {
   if (finite(cnorm[0])) {
     coef[0] = min(1.0, cp.max_norm / (cnorm[0] + 1e-6));
   } else {
-    coef[0] = bitcast<f32>(0x7fc00000u);
+    coef[0] = nan_from(cnorm[0]);
   }
 }
 
@@ -174,9 +176,9 @@ fn loss_scale() {
       lgood[0] = good;
     }
   } else {
-    lcoef[0] = bitcast<f32>(0x7fc00000u);
+    lcoef[0] = nan_from(s);
     let backed = s * lp.backoff;
-    lscale[0] = select(bitcast<f32>(0x7fc00000u), backed, backed >= lp.min_scale);
+    lscale[0] = select(nan_from(s), backed, backed >= lp.min_scale);
     lgood[0] = 0;
     lskipped[0] = lskipped[0] + 1;
   }

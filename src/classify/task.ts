@@ -5,7 +5,7 @@
 import { noGrad } from "../autograd.ts";
 import type { SequenceClassifier } from "../models/heads/classification.ts";
 import { MODEL_FILES, saveModel } from "../models/checkpoint.ts";
-import { writeFileAtomic } from "../io/atomic.ts";
+import { hostFiles } from "../io/files.ts";
 import { scopeAsync, type Tensor } from "../tensor.ts";
 import type { TextTokenizer } from "../text/tokenizer.ts";
 import type { TaskEvaluation, TrainableModel, TrainTask } from "../train/trainer.ts";
@@ -245,7 +245,11 @@ export async function writeClassificationResults(
   predictionsPath = `${dir}/predictions.json`,
 ): Promise<void> {
   const enc = new TextEncoder();
-  await writeFileAtomic(predictionsPath, enc.encode(JSON.stringify(e.predictions, null, 2) + "\n"));
+  const files = await hostFiles();
+  await files.writeAtomic(
+    predictionsPath,
+    enc.encode(JSON.stringify(e.predictions, null, 2) + "\n"),
+  );
   const summary = {
     accuracy: e.accuracy,
     macro_f1: e.macro_f1,
@@ -254,7 +258,7 @@ export async function writeClassificationResults(
     skipped: e.skipped,
     eval_loss: e.loss,
   };
-  await writeFileAtomic(`${dir}/eval_results.json`, enc.encode(JSON.stringify(summary) + "\n"));
+  await files.writeAtomic(`${dir}/eval_results.json`, enc.encode(JSON.stringify(summary) + "\n"));
 }
 
 /**

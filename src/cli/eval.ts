@@ -1,7 +1,7 @@
 // `eval`: predictions and the official EM/F1 of a QA model on a SQuAD-format file.
 
 import { loadSquad } from "../qa/dataset.ts";
-import { evaluateQa } from "../qa/evaluate.ts";
+import { defaultMetric, evaluateQa } from "../qa/evaluate.ts";
 import { truncateQuestions } from "../qa/features.ts";
 import { loadQaModelDir } from "../qa/model_dir.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
@@ -99,7 +99,7 @@ export async function main(args: string[]): Promise<void> {
   ], [{ flag: "--data", path: f.data }, ...modelInputs(f.model), ...adapterInputs(f.adapter)]);
   await notAnAdapter(f.model);
   const data = await loadSquad(f.data, { mode: "eval" });
-  metric ??= data.examples.some((e) => /\p{Script=Hangul}/u.test(e.context)) ? "korquad" : "squad";
+  metric ??= defaultMetric(data.examples);
   setMatmulPrecision(await startGpu(precision));
   const { model, tokenizer } = await loadQaModelDir(f.model, { quiet: !!f.adapter });
   await withAdapter(model, f.adapter);

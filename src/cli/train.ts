@@ -6,7 +6,8 @@ import type { QaModel } from "../models/heads/qa.ts";
 import { QaLstmHead } from "../models/heads/qa_lstm.ts";
 import { modelFor } from "../models/registry.ts";
 import { loadSquad, parseSquad, type QAExample } from "../qa/dataset.ts";
-import { defaultSplits, koreanQaCharset } from "../qa/synthetic.ts";
+import { defaultSplits } from "../qa/synthetic.ts";
+import { EMBEDDED_QA, embeddedQaConfig, embeddedQaTexts } from "../qa/embedded.ts";
 import { truncateQuestions } from "../qa/features.ts";
 import { loadQaModelDir, type QaHeadChoice, withQaHead } from "../qa/model_dir.ts";
 import { type TrainOptions, trainQa, type TrainSummary } from "../qa/task.ts";
@@ -367,20 +368,6 @@ function report(s: TrainSummary, out: string): void {
   }));
 }
 
-/** Hyperparameters of the embedded default, tuned to finish on a 2-core CPU. */
-const EMBEDDED = {
-  epochs: 4,
-  batchSize: 32,
-  lr: 1e-3,
-  intermediateSize: 256,
-  maxSeqLength: 96,
-  docStride: 32,
-  lengthBuckets: 6,
-  beta2: 0.98,
-  // Each epoch's evaluation (a few seconds) draws the learning curve in plot.svg.
-  evalEvery: "epoch" as const,
-};
-
 /** Defaults with --train: HF run_qa.py's usual fine-tuning recipe. */
 const FILE_RECIPE = {
   epochs: 2,
@@ -398,7 +385,7 @@ function asExamples(json: unknown, name: string): QAExample[] {
 
 /** The run's options and data spec from the flags, over the embedded or the file recipe. */
 function recipe(f: QaFlags): { opts: QaOptions; spec: DataSpec } {
-  const d = f.train ? FILE_RECIPE : EMBEDDED;
+  const d = f.train ? FILE_RECIPE : EMBEDDED_QA;
   const t = trainerFlags(f, USAGE, d);
   const opts: QaOptions = {
     out: f.out ?? `runs/${timestamp()}`,
@@ -499,20 +486,11 @@ export async function main(args: string[]): Promise<void> {
   if (f.model) {
     ({ model, tokenizer } = await loadQaModelDir(f.model, { seed, head }));
   } else {
-    const texts = generated
-      ? [...data.train.flatMap((e) => [e.context, e.question]), koreanQaCharset()]
-      : null;
-    // A small vocabulary: pieces shared by many words train faster than rare whole words.
-    tokenizer = await scratchTokenizer(f, USAGE, texts, 2000);
-    const config = scratchConfig(f, tokenizer, {
-      architectures: ["BertForQuestionAnswering"],
-      // The embedded recipe trains for minutes on fresh generated data: no dropout (measured:
-      // it only slows learning there).
-      ...(generated ? { hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 } : {}),
-      // Its model is BERT-tiny with a 256-wide FFN: cheaper steps, and in the PyTorch replica it
-      // learned at least as well as with 512.
-      ...(generated && !f.config ? { intermediate_size: EMBEDDED.intermediateSize } : {}),
-    });
+    const texts = generated ? embeddedQaTexts(data.train) : null;
+    tokenizer = await scratchTokenizer(f, USAGE, texts, EMBEDDED_QA.vocabSize);
+    const config = generated
+      ? embeddedQaConfig(tokenizer.vocabSize, f.config as string | undefined)
+      : scratchConfig(f, tokenizer, { architectures: ["BertForQuestionAnswering"] });
     const qaConfig = head ? withQaHead(config, head) : config;
     model = modelFor(qaConfig, { task: "question-answering", seed }).model as QaModel;
   }

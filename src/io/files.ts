@@ -85,3 +85,46 @@ export function bytesSource(bytes: Uint8Array): ByteSource {
     },
   };
 }
+
+/**
+ * A {@linkcode Files} over a map from path to bytes: what a page loads a model from (files the
+ * user picked, or fetched from a URL, keyed `dir/name`) and saves one into (then offers the
+ * bytes as downloads). Directories are implied by the paths under them.
+ *
+ * @example
+ * ```ts
+ * import { memoryFiles } from "webgpu-bert";
+ * const map = new Map([["m/config.json", new TextEncoder().encode("{}")]]);
+ * const files = memoryFiles(map);
+ * await files.writeAtomic("m/notes.txt", [new Uint8Array([104]), new Uint8Array([105])]);
+ * console.log((await files.stat("m"))?.isDirectory, new TextDecoder().decode(map.get("m/notes.txt")));
+ * // true "hi"
+ * ```
+ */
+export function memoryFiles(map: Map<string, Uint8Array> = new Map()): Files {
+  const file = (path: string) => {
+    const bytes = map.get(path);
+    if (!bytes) throw Object.assign(new Error(`no such file: ${path}`), { name: "NotFound" });
+    return bytes;
+  };
+  return {
+    stat(path) {
+      const bytes = map.get(path);
+      if (bytes) return Promise.resolve({ isFile: true, isDirectory: false, size: bytes.length });
+      const dir = [...map.keys()].some((k) => k.startsWith(`${path}/`));
+      return Promise.resolve(dir ? { isFile: false, isDirectory: true, size: 0 } : null);
+    },
+    readFile: (path) => Promise.resolve().then(() => file(path).slice()),
+    open: (path) => Promise.resolve().then(() => bytesSource(file(path))),
+    mkdir: () => Promise.resolve(),
+    async writeAtomic(path, data) {
+      const parts: Uint8Array[] = [];
+      if (data instanceof Uint8Array) parts.push(data);
+      else for await (const c of data) parts.push(c);
+      const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const p of parts) out.set(p, (at += p.length) - p.length);
+      map.set(path, out);
+    },
+  };
+}

@@ -2,6 +2,7 @@
 // missing file, bad UTF-8 or bad JSON is a DataError, never a stack trace.
 
 import { DataError } from "../util/errors.ts";
+import { hostFiles } from "./files.ts";
 
 /**
  * Reads a whole file as strict UTF-8, turning I/O and decoding failures into a
@@ -28,12 +29,15 @@ export async function readUtf8(path: string): Promise<string> {
  * ```
  */
 export async function readBytes(path: string): Promise<Uint8Array> {
+  const files = await hostFiles();
   try {
-    return await Deno.readFile(path);
+    return await files.readFile(path);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new DataError(path, "no such file");
-    if (e instanceof Deno.errors.PermissionDenied) throw new DataError(path, "permission denied");
-    if (e instanceof Deno.errors.IsADirectory) throw new DataError(path, "is a directory");
+    // Deno's error classes, by name: the host's files may be another implementation.
+    const name = e instanceof Error ? e.name : "";
+    if (name === "NotFound") throw new DataError(path, "no such file");
+    if (name === "PermissionDenied") throw new DataError(path, "permission denied");
+    if (name === "IsADirectory") throw new DataError(path, "is a directory");
     throw new DataError(path, `cannot read: ${e instanceof Error ? e.message : e}`);
   }
 }

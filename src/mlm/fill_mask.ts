@@ -5,7 +5,6 @@ import { noGrad } from "../autograd.ts";
 import { scopeAsync } from "../tensor.ts";
 import { MaskedLmModel } from "../models/masked_lm.ts";
 import { loadModel } from "../models/checkpoint.ts";
-import { exists, loadTokenizerDir, tokenizerForModel } from "../text/tokenizer_dir.ts";
 import { positionKind } from "../models/positions.ts";
 import type { TextTokenizer } from "../text/tokenizer.ts";
 import { DataError } from "../util/errors.ts";
@@ -172,6 +171,9 @@ export async function loadMaskedLmDir(
   dir: string,
   opts: { quiet?: boolean } = {},
 ): Promise<{ model: MaskedLmModel; tokenizer: TextTokenizer }> {
+  // A directory's tokenizer is read by the host's tokenizer binding: loaded here, so that
+  // fillMask itself loads in a browser.
+  const { exists, loadTokenizerDir, tokenizerForModel } = await import("../text/tokenizer_dir.ts");
   if (!(await exists(dir))) throw new DataError(dir, "model directory not found");
   const loaded = await loadTokenizerDir(dir);
   const { model } = await loadModel(dir, { task: "fill-mask", quiet: opts.quiet });

@@ -136,6 +136,20 @@ export function score(
 }
 
 /**
+ * The metric `eval` scores with when none is given: KorQuAD's when a context holds Hangul,
+ * else SQuAD's.
+ *
+ * @example
+ * ```ts
+ * import { defaultMetric } from "webgpu-bert";
+ * console.log(defaultMetric([{ context: "서울은 수도다." }])); // korquad
+ * ```
+ */
+export function defaultMetric(examples: readonly Pick<QAExample, "context">[]): MetricName {
+  return examples.some((e) => /\p{Script=Hangul}/u.test(e.context)) ? "korquad" : "squad";
+}
+
+/**
  * Evaluates a QA model on examples exactly as run_qa.py does: windows, logits,
  * n-best postprocessing, then EM/F1 by the official script's rules.
  */

@@ -1,7 +1,7 @@
 // Start/end logits to answer strings, as Hugging Face's utils_qa.py
 // `postprocess_qa_predictions` does it with version_2_with_negative=False.
 
-import { writeFileAtomic } from "../io/atomic.ts";
+import { hostFiles } from "../io/files.ts";
 import type { QAExample } from "./dataset.ts";
 import type { QaFeature } from "./features.ts";
 
@@ -15,6 +15,8 @@ export interface NbestEntry {
   start_logit: number;
   /** The end logit of the span's last token. */
   end_logit: number;
+  /** The answer's `[start, end)` in the context, with `withOffsets` (for highlighting it). */
+  offsets?: [number, number];
 }
 
 /** What {@linkcode postprocessQaPredictions} returns. */
@@ -36,6 +38,11 @@ export interface PostprocessOptions {
    * n-best entry with text "empty" and score 0 and predicts "empty"; pass "empty" to match.
    */
   emptyPrediction?: string;
+  /**
+   * Give each n-best entry its span in the context as `offsets` (default false: utils_qa.py
+   * drops them, so its nbest_predictions.json has none).
+   */
+  withOffsets?: boolean;
 }
 
 // NaN sorts above every number, as in numpy.
@@ -146,6 +153,7 @@ export function postprocessQaPredictions(
       start_logit: p.start_logit,
       end_logit: p.end_logit,
       text: ex.context.slice(...p.span),
+      ...(opts.withOffsets ? { offsets: p.span } : {}),
     }));
     let empty = false;
     if (entries.length === 0 || (entries.length === 1 && entries[0].text === "")) {
@@ -180,16 +188,17 @@ export async function writePredictions(
   to: string | { predictions: string; nbest: string },
   result: QaPredictions,
 ): Promise<{ predictions: string; nbest: string }> {
+  const files = await hostFiles();
   let paths: { predictions: string; nbest: string };
   if (typeof to === "string") {
-    await Deno.mkdir(to, { recursive: true });
+    await files.mkdir(to);
     paths = { predictions: `${to}/predictions.json`, nbest: `${to}/nbest_predictions.json` };
   } else paths = to;
   const enc = new TextEncoder();
-  await writeFileAtomic(
+  await files.writeAtomic(
     paths.predictions,
     enc.encode(JSON.stringify(result.predictions, null, 4) + "\n"),
   );
-  await writeFileAtomic(paths.nbest, enc.encode(JSON.stringify(result.nbest, null, 4) + "\n"));
+  await files.writeAtomic(paths.nbest, enc.encode(JSON.stringify(result.nbest, null, 4) + "\n"));
   return paths;
 }

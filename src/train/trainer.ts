@@ -13,11 +13,9 @@ import { clipCoefficient, gradNorm, nonFiniteGuard } from "../optim/clip.ts";
 import { LossScaler, type LossScalerOptions, type LossScalerState } from "../optim/loss_scale.ts";
 import { linearWarmupDecay } from "../optim/schedule.ts";
 import { keep, scopeAsync, type Tensor } from "../tensor.ts";
-import { writeFileAtomic } from "../io/atomic.ts";
+import { hostFiles } from "../io/files.ts";
 import { UsageError } from "../util/errors.ts";
-import { loadOptimizerState, saveTrainingCheckpoint } from "./checkpoint.ts";
-import { appendJsonl, plotSvg, readJsonl } from "./log.ts";
-import { ProgressBar } from "../io/progress.ts";
+import { onInterrupt } from "../util/env.ts";
 import { bucketedEpochOrder, epochOrder, groupedEpochOrder } from "./sampler.ts";
 import { type BestScore, nextBest, type SavePolicy } from "./save_policy.ts";
 
@@ -301,6 +299,64 @@ function frozenBy(
   return out;
 }
 
+/** Where a {@linkcode batchStream} stands: the epoch, the position in its order, tokens drawn. */
+export interface BatchCursor {
+  /** Epoch of the next batch. */
+  epoch: number;
+  /** Items of that epoch already drawn. */
+  cursor: number;
+  /** Tokens of every batch drawn so far (padding included), for tokens/s. */
+  tokens: number;
+}
+
+/**
+ * The Trainer's micro-batches of `task`: each epoch's order (a seeded shuffle, or by length as
+ * `o.groupByLength` / `o.lengthBuckets` ask) cut into `o.batchSize` items, epoch after epoch,
+ * from `at` (a resumed run's position) or the start. {@linkcode Trainer.fit} draws from one;
+ * a caller driving {@linkcode Trainer.step} itself (a page training for N steps) can too.
+ *
+ * @example
+ * ```ts
+ * import { batchStream, initGpu, Linear, lossOnlyTask, Tensor } from "webgpu-bert";
+ * await initGpu();
+ * const task = lossOnlyTask({ model: new Linear(1, 1, { seed: 0 }), size: 5, loss: () => Tensor.fromArray([0]),
+ *   batch: (idx: Int32Array) => [...idx], tokens: (b: number[]) => b.length });
+ * const s = batchStream(task, { batchSize: 2, seed: 0 });
+ * console.log(s.next(), s.next(), s.next(), s.epoch, s.tokens); // 5 items, then epoch 1
+ * ```
+ */
+export function batchStream<Batch>(
+  task: Pick<TrainTask<Batch>, "size" | "batch" | "tokens" | "lengths">,
+  o: Pick<TrainerOptions, "batchSize" | "seed" | "groupByLength" | "lengthBuckets"> & {
+    gradAccum?: number;
+  },
+  at?: BatchCursor,
+): BatchCursor & { next(): Batch } {
+  const lengths = task.lengths?.();
+  const orderOf = (e: number) =>
+    lengths && o.groupByLength
+      ? groupedEpochOrder(lengths, o.batchSize * (o.gradAccum ?? 1), o.seed, e)
+      : lengths && (o.lengthBuckets ?? 1) > 1
+      ? bucketedEpochOrder(lengths, o.batchSize, o.lengthBuckets!, o.seed, e)
+      : epochOrder(task.size, o.seed, e);
+  const s = { epoch: at?.epoch ?? 0, cursor: at?.cursor ?? 0, tokens: at?.tokens ?? 0 };
+  let order = orderOf(s.epoch);
+  return Object.assign(s, {
+    next(): Batch {
+      if (s.cursor >= order.length) {
+        s.epoch++;
+        s.cursor = 0;
+        order = orderOf(s.epoch);
+      }
+      const idx = order.subarray(s.cursor, Math.min(s.cursor + o.batchSize, order.length));
+      s.cursor += idx.length;
+      const b = task.batch(idx);
+      s.tokens += task.tokens(b);
+      return b;
+    },
+  });
+}
+
 /**
  * Trains a task's model. Build it, then call {@linkcode Trainer.fit} for a whole run, or
  * {@linkcode Trainer.step} to drive single optimizer steps over batches of your own.
@@ -444,7 +500,15 @@ export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> 
       );
     }
     if (scaler && resume?.lossScale) scaler.loadState(resume.lossScale);
-    await Deno.mkdir(o.out, { recursive: true });
+    // The run directory, its logs and the progress bar are the host's: loaded here, so that a
+    // page that only drives step() never loads them.
+    const [files, host, log, { ProgressBar }] = await Promise.all([
+      hostFiles(),
+      import("./checkpoint.ts"),
+      import("./log.ts"),
+      import("../io/progress.ts"),
+    ]);
+    await files.mkdir(o.out);
     const metricsPath = `${o.out}/metrics.jsonl`;
     if (!o.quiet) {
       console.error(
@@ -454,32 +518,11 @@ export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> 
     }
     const evalEvery = o.evalEvery === "epoch" ? stepsPerEpoch : o.evalEvery;
 
-    let epoch = resume?.epoch ?? 0;
-    let cursor = resume?.cursor ?? 0;
-    const lengths = task.lengths?.();
-    const orderOf = (e: number) =>
-      lengths && o.groupByLength
-        ? groupedEpochOrder(lengths, o.batchSize * o.gradAccum, o.seed, e)
-        : lengths && (o.lengthBuckets ?? 1) > 1
-        ? bucketedEpochOrder(lengths, o.batchSize, o.lengthBuckets!, o.seed, e)
-        : epochOrder(task.size, o.seed, e);
-    let order = orderOf(epoch);
-    if (resume) await loadOptimizerState(resume.checkpointDir, task.model, this.opt);
-    let tokens = resume?.tokens ?? 0;
-    // This session's tokens, for tokens/s (`tokens` also counts earlier sessions').
-    const tokens0 = tokens;
-    const nextBatch = (): Batch => {
-      if (cursor >= order.length) {
-        epoch++;
-        cursor = 0;
-        order = orderOf(epoch);
-      }
-      const idx = order.subarray(cursor, Math.min(cursor + o.batchSize, order.length));
-      cursor += idx.length;
-      const b = task.batch(idx);
-      tokens += task.tokens(b);
-      return b;
-    };
+    if (resume) await host.loadOptimizerState(resume.checkpointDir, task.model, this.opt);
+    const batches = batchStream(task, o, resume);
+    // This session's tokens, for tokens/s (`batches.tokens` also counts earlier sessions').
+    const tokens0 = batches.tokens;
+    const nextBatch = () => batches.next();
 
     const bar = o.quiet ? null : new ProgressBar(total, "train");
     const t0 = performance.now();
@@ -494,14 +537,14 @@ export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> 
       const state = {
         ...extraState,
         step,
-        epoch,
-        cursor,
-        tokens,
+        epoch: batches.epoch,
+        cursor: batches.cursor,
+        tokens: batches.tokens,
         best,
         options: o,
         ...(scaler ? { lossScale: await scaler.state() } : {}),
       };
-      await saveTrainingCheckpoint(
+      await host.saveTrainingCheckpoint(
         o.out,
         step,
         task.model,
@@ -519,13 +562,13 @@ export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> 
       return { loss_scale: st.scale, skipped_steps: st.skipped };
     };
     let interrupted = false;
-    const onSigint = () => {
+    const stopListening = onInterrupt(() => {
       interrupted = true;
-    };
-    Deno.addSignalListener("SIGINT", onSigint);
+    });
     let last: Evaluation | null = null;
     let evalSeconds = 0;
-    const tokensPerS = () => (tokens - tokens0) / ((performance.now() - t0) / 1000 - evalSeconds);
+    const tokensPerS = () =>
+      (batches.tokens - tokens0) / ((performance.now() - t0) / 1000 - evalSeconds);
     const evaluate = async (step: number) => {
       const e0 = performance.now();
       let r: Evaluation;
@@ -535,7 +578,7 @@ export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> 
         task.model.train(true);
       }
       last = r;
-      await appendJsonl(metricsPath, {
+      await log.appendJsonl(metricsPath, {
         step,
         epoch: +(step / stepsPerEpoch).toFixed(3),
         loss: lastLossStep === step ? lastLoss : null,
@@ -545,10 +588,10 @@ export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> 
         tokens_per_s: tokensPerS(),
         ...await scaleFields(),
       });
-      await writeFileAtomic(
+      await files.writeAtomic(
         `${o.out}/plot.svg`,
         new TextEncoder().encode(
-          plotSvg(await readJsonl(metricsPath), `${task.title} training: ${o.out}`, {
+          log.plotSvg(await log.readJsonl(metricsPath), `${task.title} training: ${o.out}`, {
             metrics: Object.keys(r.metrics),
           }),
         ),
@@ -567,7 +610,7 @@ export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> 
       await checkpoint(step);
       await task.writeArtifacts?.(o.out, r);
       if (better) {
-        await Deno.mkdir(`${o.out}/best`, { recursive: true });
+        await files.mkdir(`${o.out}/best`);
         await task.save(`${o.out}/best`);
         await task.writeArtifacts?.(`${o.out}/best`, r);
       }
@@ -593,7 +636,7 @@ export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> 
           lastLossStep = step;
           const scaled = await scaleFields();
           lastScale = scaled.loss_scale ?? lastScale;
-          await appendJsonl(metricsPath, { step, loss, lr: o.lr * lrScale, ...scaled });
+          await log.appendJsonl(metricsPath, { step, loss, lr: o.lr * lrScale, ...scaled });
         }
         bar?.update(step, {
           loss: Number.isFinite(lastLoss) ? lastLoss : "-",
@@ -616,7 +659,7 @@ export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> 
         }
       }
     } finally {
-      Deno.removeSignalListener("SIGINT", onSigint);
+      stopListening();
     }
     bar?.done();
     const trainSeconds = (performance.now() - t0) / 1000 - evalSeconds;
@@ -625,7 +668,7 @@ export class Trainer<Batch, Evaluation extends TaskEvaluation = TaskEvaluation> 
       final: last!,
       trainSeconds,
       steps: total,
-      tokensPerS: (tokens - tokens0) / trainSeconds,
+      tokensPerS: (batches.tokens - tokens0) / trainSeconds,
     };
   }
 

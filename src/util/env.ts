@@ -1,8 +1,12 @@
-// Environment variables for the browser-loadable core: read through Deno when it is the host,
-// undefined elsewhere, so that a module using them still loads in a browser.
+// Environment variables and signals for the browser-loadable core: reached through Deno when it
+// is the host, absent elsewhere, so that a module using them still loads in a browser.
 
 interface HostWithEnv {
-  Deno?: { env: { get(name: string): string | undefined } };
+  Deno?: {
+    env: { get(name: string): string | undefined };
+    addSignalListener(signal: "SIGINT", listener: () => void): void;
+    removeSignalListener(signal: "SIGINT", listener: () => void): void;
+  };
 }
 
 /**
@@ -21,4 +25,22 @@ export function envVar(name: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Calls `listener` on SIGINT (Ctrl-C) instead of ending the process, where the host has
+ * signals (Deno); a browser has none. Returns the function that stops listening.
+ *
+ * @example
+ * ```ts
+ * import { onInterrupt } from "webgpu-bert";
+ * const stop = onInterrupt(() => console.log("stopping after this step"));
+ * stop();
+ * ```
+ */
+export function onInterrupt(listener: () => void): () => void {
+  const host = (globalThis as HostWithEnv).Deno;
+  if (!host) return () => {};
+  host.addSignalListener("SIGINT", listener);
+  return () => host.removeSignalListener("SIGINT", listener);
 }

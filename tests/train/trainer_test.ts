@@ -275,3 +275,25 @@ Deno.test("freeze is refused with f16, without a head, and where it names no par
     /--freeze embeddings: no trained parameter is in it/,
   );
 });
+
+Deno.test("batchStream walks epoch after epoch from a resumed position, counting tokens", async () => {
+  const { batchStream, lossOnlyTask, Linear, Tensor, initGpu } = await import("../../mod.ts");
+  await initGpu();
+  const task = lossOnlyTask({
+    model: new Linear(1, 1, { seed: 0 }),
+    size: 5,
+    loss: () => Tensor.fromArray([0]),
+    batch: (idx: Int32Array) => [...idx],
+    tokens: (b: number[]) => 10 * b.length,
+  });
+  const s = batchStream(task, { batchSize: 2, seed: 3 });
+  const epoch0 = [s.next(), s.next(), s.next()];
+  assert.deepEqual(epoch0.flat().sort(), [0, 1, 2, 3, 4]);
+  assert.equal(epoch0[2].length, 1, "the epoch's last batch is short");
+  const first1 = s.next();
+  assert.deepEqual([s.epoch, s.cursor, s.tokens], [1, 2, 70]);
+  // A stream resumed at that point draws what the first one draws next.
+  const resumed = batchStream(task, { batchSize: 2, seed: 3 }, { epoch: 1, cursor: 2, tokens: 70 });
+  assert.deepEqual(resumed.next(), s.next());
+  assert.equal(first1.length, 2);
+});
