@@ -93,4 +93,6 @@ export * from "./src/mlm/fill_mask.ts";
 export * from "./src/text/windows.ts";
 export * from "./src/text/wordpiece.ts";
 export * from "./src/text/wordpiece_normalizer.ts";
+export * from "./src/text/sentencepiece.ts";
+export * from "./src/text/tokenizer_source.ts";
 export * from "./src/text/vocab_builder.ts";

@@ -61,7 +61,6 @@ export * from "./src/mlm/packing.ts";
 export * from "./src/mlm/masking.ts";
 export * from "./src/mlm/task.ts";
 
-// Tokenizers that read files (the native binding, SentencePiece, model directories).
+// Tokenizers that read files (the native binding, model directories).
 export * from "./src/text/tokenizer.ts";
-export * from "./src/text/sentencepiece.ts";
 export * from "./src/text/tokenizer_dir.ts";

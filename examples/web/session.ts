@@ -35,10 +35,12 @@ import {
   QaTask,
   RobertaClassificationHead,
   saveModel,
+  SentencePieceTokenizer,
   type SequenceClassifier,
   type TaskModel,
   textFeatures,
   type TextTokenizer,
+  tokenizerSource,
   Trainer,
   truncateQuestions,
   WordPieceTokenizer,
@@ -73,7 +75,10 @@ export async function fetchModel(base: string): Promise<Map<string, Uint8Array>>
   return map;
 }
 
-/** The files the user picked (config.json, model.safetensors, tokenizer.json or vocab.txt). */
+/**
+ * The files the user picked: config.json, model.safetensors, and tokenizer.json, a SentencePiece
+ * `*.model` or vocab.txt (a URL gives no listing, so only picked files can hold a `*.model`).
+ */
 export async function pickedModel(list: ArrayLike<File>): Promise<Map<string, Uint8Array>> {
   const map = new Map<string, Uint8Array>();
   for (const f of Array.from(list)) {
@@ -85,26 +90,26 @@ export async function pickedModel(list: ArrayLike<File>): Promise<Map<string, Ui
   return map;
 }
 
-/** The directory's tokenizer: tokenizer.json, else vocab.txt as tokenizer_config.json says. */
+/** The directory's tokenizer, by the rule `deno task eval` follows (tokenizerSource). */
 function tokenizerOf(map: Map<string, Uint8Array>): TextTokenizer {
+  const bytes = (name: string) => map.get(`${DIR}/${name}`) ?? null;
   const text = (name: string) => {
-    const bytes = map.get(`${DIR}/${name}`);
-    return bytes ? decodeUtf8(bytes, name) : null;
+    const b = bytes(name);
+    return b ? decodeUtf8(b, name) : null;
   };
-  const json = text("tokenizer.json");
-  if (json !== null) {
-    return WordPieceTokenizer.fromJSON(parseJson(json, "tokenizer.json") as object);
+  const names = [...map.keys()].map((k) => k.slice(DIR.length + 1));
+  const src = tokenizerSource(DIR, names, text("tokenizer_config.json"));
+  switch (src.kind) {
+    case "tokenizer.json":
+      return WordPieceTokenizer.fromJSON(parseJson(text(src.file)!, src.file) as object);
+    case "sentencepiece":
+      return SentencePieceTokenizer.fromBytes(bytes(src.file)!, src.file);
+    case "vocab.txt":
+      return WordPieceTokenizer.fromVocabText(text(src.file)!, {
+        lowercase: src.lowercase,
+        stripAccents: src.stripAccents,
+      });
   }
-  const vocab = text("vocab.txt");
-  if (vocab === null) throw new Error("the model has no tokenizer.json or vocab.txt");
-  const cfgText = text("tokenizer_config.json");
-  const cfg = cfgText === null
-    ? {}
-    : parseJson(cfgText, "tokenizer_config.json") as Record<string, unknown>;
-  return WordPieceTokenizer.fromVocabText(vocab, {
-    lowercase: typeof cfg.do_lower_case === "boolean" ? cfg.do_lower_case : true,
-    stripAccents: typeof cfg.strip_accents === "boolean" ? cfg.strip_accents : undefined,
-  });
 }
 
 function kindOf(model: TaskModel): Loaded["kind"] {

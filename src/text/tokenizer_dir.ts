@@ -6,6 +6,7 @@ import { BertTokenizer, type TextTokenizer, type TokenWindow } from "./tokenizer
 import type { BertConfig } from "../models/config.ts";
 import { DataError } from "../util/errors.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
+import { tokenizerSource } from "./tokenizer_source.ts";
 
 /**
  * Whether `path` exists (a file or a directory).
@@ -41,18 +42,6 @@ export async function loadTokenizerFile(path: string): Promise<TextTokenizer> {
   return BertTokenizer.fromFile(path);
 }
 
-/** The SentencePiece model of a directory: its one `*.model` file, or null when none. */
-async function sentencePieceFile(dir: string): Promise<string | null> {
-  const found: string[] = [];
-  for await (const e of Deno.readDir(dir)) {
-    if (e.isFile && e.name.endsWith(".model")) found.push(e.name);
-  }
-  if (found.length > 1) {
-    throw new DataError(dir, `several SentencePiece models (${found.sort().join(", ")})`);
-  }
-  return found.length ? `${dir}/${found[0]}` : null;
-}
-
 /**
  * Loads a tokenizer from a model directory: `tokenizer.json`, else a SentencePiece `*.model`
  * (KoBERT's `tokenizer_78b3253a26.model`; its `vocab.txt` is then not a WordPiece vocab), else
@@ -70,27 +59,24 @@ async function sentencePieceFile(dir: string): Promise<string | null> {
  */
 export async function loadTokenizerDir(dir: string): Promise<TextTokenizer> {
   if (!(await exists(dir))) throw new DataError(dir, "model directory not found");
-  if (await exists(`${dir}/tokenizer.json`)) return BertTokenizer.fromFile(`${dir}/tokenizer.json`);
-  const spm = await sentencePieceFile(dir);
-  if (spm) return await SentencePieceTokenizer.fromFile(spm);
-  if (await exists(`${dir}/vocab.txt`)) {
-    let lowercase = true;
-    let stripAccents: boolean | undefined;
-    if (await exists(`${dir}/tokenizer_config.json`)) {
-      try {
-        const c = JSON.parse(await Deno.readTextFile(`${dir}/tokenizer_config.json`));
-        if (typeof c.do_lower_case === "boolean") lowercase = c.do_lower_case;
-        if (typeof c.strip_accents === "boolean") stripAccents = c.strip_accents;
-      } catch (e) {
-        throw new DataError(
-          `${dir}/tokenizer_config.json`,
-          `invalid JSON (${(e as Error).message})`,
-        );
-      }
-    }
-    return BertTokenizer.fromVocab(`${dir}/vocab.txt`, { lowercase, stripAccents });
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) if (e.isFile) names.push(e.name);
+  const config = names.includes("tokenizer_config.json")
+    ? await Deno.readTextFile(`${dir}/tokenizer_config.json`)
+    : null;
+  const src = tokenizerSource(dir, names, config);
+  const path = `${dir}/${src.file}`;
+  switch (src.kind) {
+    case "tokenizer.json":
+      return BertTokenizer.fromFile(path);
+    case "sentencepiece":
+      return await SentencePieceTokenizer.fromFile(path);
+    case "vocab.txt":
+      return BertTokenizer.fromVocab(path, {
+        lowercase: src.lowercase,
+        stripAccents: src.stripAccents,
+      });
   }
-  throw new DataError(dir, "no tokenizer.json, *.model or vocab.txt in the model directory");
 }
 
 /**
