@@ -240,6 +240,8 @@ const api = {
         evaluate(current!, dataText, name, settings, (d, t) =>
           status(`evaluating: ${d} of ${t} windows`)),
     ),
+  fill: (text: string, topK = 5) => fill(current!, text, topK),
+  classify: (text: string) => classify(current!, text),
   adapter: "",
   lastStatus: () => ({
     text: $("status").textContent,
