@@ -192,7 +192,7 @@ async function download(): Promise<void> {
       a.click();
       setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
     }
-    status("saved model.safetensors and config.json");
+    status("saved model.safetensors, config.json and the tokenizer files");
   });
 }
 

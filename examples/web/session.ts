@@ -331,5 +331,8 @@ export async function trainHere(
 export async function modelFiles(l: Loaded): Promise<Map<string, Uint8Array>> {
   const map = new Map<string, Uint8Array>();
   await saveModel(l.model, l.config, "out", memoryFiles(map));
+  // The tokenizer too (the embedded default's vocabulary exists only in the page), so that the
+  // download loads back, here or in deno task eval.
+  await l.tokenizer.save("out", memoryFiles(map));
   return new Map([...map].map(([k, v]) => [k.replace(/^out\//, ""), v]));
 }

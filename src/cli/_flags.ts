@@ -131,6 +131,8 @@ const TASK_ONLY: Record<string, TaskName | TaskName[]> = {
   "mlm-probability": "mlm",
   "validation-split-percentage": "mlm",
   "hard-negatives": "dpr",
+  // The bi-encoder's in-batch loss has no label to smooth.
+  "label-smoothing": ["qa", "classify", "mlm"],
   // A bi-encoder trains both encoders whole; PEFT has no task type for it.
   lora: ["qa", "classify", "mlm"],
   "lora-r": ["qa", "classify", "mlm"],

@@ -186,6 +186,9 @@ async function openElasticsearch(
   const es = await ElasticsearchRetriever.open(passages, {
     url,
     index,
+    // The server's BM25 takes the same constants as ours, and the same defaults.
+    k1: numFlag(f.k1 as string | undefined, "k1", usage, 0, 100) ?? BM25_K1,
+    b: numFlag(f.b as string | undefined, "b", usage, 0, 1) ?? BM25_B,
     reuse: !!f["es-reuse"],
     onIndexed: (done) => bar.update(done),
   }).catch(esFlagged);

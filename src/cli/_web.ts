@@ -15,6 +15,8 @@ const MOUNTS: [string, URL][] = [
 /** The URL path a served model's files are under: `/model/config.json`, … */
 export const MODEL_PATH = "/model/";
 
+const READY_TIMEOUT_MS = 600_000;
+
 const TYPES: Record<string, string> = {
   html: "text/html; charset=utf-8",
   js: "text/javascript; charset=utf-8",
@@ -201,17 +203,30 @@ export async function launchPage(
     await server.close();
     throw new Error(`cannot start ${executablePath}: ${(e as Error).message.split("\n")[0]}`);
   }
-  const page = await browser.newPage();
-  if (Deno.env.get("DEBUG") === "1") page.on("console", (m) => console.error(`page: ${m.text()}`));
-  const statusLine = () => page.$eval("#status", (e) => e.textContent ?? "");
   const close = async () => {
     await browser.close();
     await server.close();
   };
+  let page: Awaited<ReturnType<typeof browser.newPage>>;
+  try {
+    page = await browser.newPage();
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  if (Deno.env.get("DEBUG") === "1") page.on("console", (m) => console.error(`page: ${m.text()}`));
+  // A script that dies before the page says it is ready would otherwise leave us waiting.
+  let pageError = "";
+  page.on("pageerror", (e) => pageError ||= (e as Error).message.split("\n")[0]);
+  const statusLine = () => page.$eval("#status", (e) => e.textContent ?? "");
   try {
     await page.goto(server.url);
-    // The page sets data-ready once WebGPU is up and the served model (if any) has loaded.
-    await page.waitForFunction("document.body.dataset.ready", { timeout: 0 });
+    // The page sets data-ready once WebGPU is up and the served model (if any) has loaded; a
+    // software adapter compiling every shader takes a while, but not ten minutes.
+    await page.waitForFunction("document.body.dataset.ready", { timeout: READY_TIMEOUT_MS })
+      .catch(() => {
+        throw new Error(`the page did not start: ${pageError || "no answer in 10 minutes"}`);
+      });
     const failed = await page.evaluate(
       "document.body.dataset.ready !== 'yes' || webgpuBert.lastStatus().error",
     );

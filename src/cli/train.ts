@@ -143,7 +143,7 @@ optimizer (AdamW, eps 1e-8, no decay on biases and LayerNorm, clip 1.0)
                          steps, but batches of long windows are mostly [CLS]-labelled; on
                          an earlier embedded default it stopped learning (EM 2.0 after
                          1,316 steps). Overrides --length-buckets
-reader options (every task)
+reader options (every task; --label-smoothing: qa, classify and mlm)
 ${READER_HELP}
 ${PRECISION_HELP}
 ${LORA_HELP}

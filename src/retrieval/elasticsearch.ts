@@ -18,10 +18,26 @@ import type { Hit, Passage, Retriever } from "./retriever.ts";
  * ```
  */
 export class ElasticsearchError extends UserError {
+  /** The server's URL, without any credentials it held. */
+  readonly url: string;
   /** An error from the server at `url`; `what` says what failed. */
-  constructor(readonly url: string, readonly what: string) {
-    super(`${url}: ${what}`);
+  constructor(url: string, readonly what: string) {
+    const shown = withoutCredentials(url);
+    super(`${shown}: ${what}`);
+    this.url = shown;
     this.name = "ElasticsearchError";
+  }
+}
+
+// Messages reach stderr and CI logs: a password in --es-url must not.
+function withoutCredentials(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.username && !u.password) return url;
+    u.username = u.password = "";
+    return u.href;
+  } catch {
+    return url;
   }
 }
 
@@ -135,12 +151,16 @@ export class ElasticsearchRetriever implements Retriever {
   readonly #base: string;
   readonly #auth?: string;
 
+  /** The server, without the credentials of the URL it was opened with. */
+  readonly url: string;
+
   private constructor(
     readonly passages: readonly Passage[],
-    readonly url: string,
+    url: string,
     readonly index: string,
     readonly concurrency: number,
   ) {
+    this.url = withoutCredentials(url);
     const u = new URL(url);
     if (u.username || u.password) {
       this.#auth = "Basic " +

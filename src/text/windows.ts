@@ -4,6 +4,8 @@
 // followed by the post-processor's template). A tokenizer only has to segment one text into
 // tokens with offsets; the windows, type ids and padding come from here.
 
+import type { Files } from "../io/files.ts";
+
 /** A `[start, end)` character span in UTF-16 units of the string it came from. */
 export type Offset = [number, number];
 
@@ -74,8 +76,8 @@ export interface TextTokenizer {
   encodePair(question: string, context: string, opts?: PairOptions): Promise<TokenWindow[]>;
   /** Ids back to text. */
   decode(ids: readonly number[], skipSpecialTokens?: boolean): Promise<string>;
-  /** Writes the tokenizer's files into a model directory. */
-  save(dir: string): Promise<void>;
+  /** Writes the tokenizer's files into a model directory (on disk, or into `files`). */
+  save(dir: string, files?: Files): Promise<void>;
   /** The names of the files {@linkcode TextTokenizer.save} writes. */
   readonly savedFiles: readonly string[];
 }

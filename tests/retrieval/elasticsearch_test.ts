@@ -143,3 +143,9 @@ Deno.test("indexNameProblem follows Elasticsearch's index name rules", () => {
     assert.ok(indexNameProblem(bad), bad);
   }
 });
+
+Deno.test("an error never shows the credentials of the server URL", () => {
+  const e = new ElasticsearchError("http://elastic:s3cret@localhost:9/", "cannot connect");
+  assert.equal(e.message, "http://localhost:9/: cannot connect");
+  assert.equal(e.url, "http://localhost:9/");
+});
