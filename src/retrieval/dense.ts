@@ -104,12 +104,19 @@ export class DenseIndex {
    * The vectors `embeddings` ([P, dim], row-major) of the passages `ids`; `chunkRows` sets
    * the passages per chunk (default: as many as one binding holds).
    */
+  /**
+   * What the vectors were computed from (a hash of the passage encoder's weights, the passage
+   * length and the passage texts; "" when unknown), saved with them and checked on load.
+   */
+  readonly source: string;
+
   constructor(
     readonly ids: readonly string[],
     readonly embeddings: Float32Array,
     readonly dim: number,
-    opts: { chunkRows?: number } = {},
+    opts: { chunkRows?: number; source?: string } = {},
   ) {
+    this.source = opts.source ?? "";
     if (embeddings.length !== ids.length * dim) {
       throw new Error(
         `DenseIndex: ${ids.length} passages of ${dim} need ${ids.length * dim} values`,
@@ -234,7 +241,7 @@ export class DenseIndex {
       dtype: "F32",
       shape: [this.size, this.dim],
       data: this.embeddings,
-    }], { passages: String(this.size), dim: String(this.dim) });
+    }], { passages: String(this.size), dim: String(this.dim), source: this.source });
     await writeFileAtomic(
       `${dir}/passage_ids.json`,
       new TextEncoder().encode(JSON.stringify(this.ids) + "\n"),
@@ -244,9 +251,15 @@ export class DenseIndex {
   /**
    * Reads an index saved by {@linkcode DenseIndex.save}, checking that it holds exactly the
    * passages `ids` (same count and order) and vectors of `dim`; a mismatch is a
-   * {@linkcode DataError} naming the file.
+   * {@linkcode DataError} naming the file. With `source`, the saved vectors must also come
+   * from that source (the same encoder, passage length and texts).
    */
-  static async load(dir: string, ids: readonly string[], dim: number): Promise<DenseIndex> {
+  static async load(
+    dir: string,
+    ids: readonly string[],
+    dim: number,
+    source?: string,
+  ): Promise<DenseIndex> {
     const path = `${dir}/embeddings.safetensors`;
     const r = await openSafetensors(path);
     let embeddings: Float32Array;
@@ -259,6 +272,13 @@ export class DenseIndex {
           path,
           `holds [${info.shape}] vectors but the collection has ${ids.length} passages and the ` +
             `encoder ${dim} dimensions; rebuild the index`,
+        );
+      }
+      if (source !== undefined && r.metadata.source !== source) {
+        throw new DataError(
+          path,
+          "was encoded by another passage encoder, --max-passage-length or passage texts; " +
+            "delete it to rebuild the index",
         );
       }
       embeddings = await r.readFloat32("embeddings");
@@ -283,7 +303,7 @@ export class DenseIndex {
           `${JSON.stringify(ids[bad])}; rebuild the index`,
       );
     }
-    return new DenseIndex(ids, embeddings, dim);
+    return new DenseIndex(ids, embeddings, dim, { source: source ?? r.metadata.source ?? "" });
   }
 
   /** Frees the GPU copy of the vectors (a later search uploads them again). */
@@ -346,17 +366,19 @@ export class DenseRetriever implements Retriever {
     const batchSize = opts.batchSize ?? 32;
     const dim = model.p.config.hidden_size;
     const ids = passages.map((p) => p.id);
+    const maxLength = opts.maxPassageLength ?? 128;
+    const source = opts.index ? await indexSource(modelDir, maxLength, passages) : "";
     let index: DenseIndex | null = null;
     if (opts.index && await exists(`${opts.index}/embeddings.safetensors`)) {
-      index = await DenseIndex.load(opts.index, ids, dim);
+      index = await DenseIndex.load(opts.index, ids, dim, source);
     }
     if (!index) {
       const v = await encodeTexts(model.p, tokenizer, passages.map((p) => p.text), {
-        maxLength: opts.maxPassageLength ?? 128,
+        maxLength,
         batchSize,
         onProgress: (d) => opts.onProgress?.(d, passages.length),
       });
-      index = new DenseIndex(ids, v, dim);
+      index = new DenseIndex(ids, v, dim, { source });
       if (opts.index) await index.save(opts.index);
     }
     return new DenseRetriever(passages, model, tokenizer, index, {
@@ -377,4 +399,25 @@ export class DenseRetriever implements Retriever {
   async search(questions: string[], k: number): Promise<Hit[][]> {
     return await this.index.search(await this.encodeQuestions(questions), k);
   }
+}
+
+// SHA-256 of the passage encoder's weights file, the passage length and every passage text:
+// ids alone ("3-1") say nothing of the text, and vectors of another model look just as valid.
+async function indexSource(
+  modelDir: string,
+  maxPassageLength: number,
+  passages: readonly Passage[],
+): Promise<string> {
+  const own = `${modelDir}/p_encoder/model.safetensors`;
+  const weights = await Deno.readFile(
+    await exists(own) ? own : `${modelDir}/model.safetensors`,
+  );
+  const rest = new TextEncoder().encode(
+    `\0${maxPassageLength}\0${passages.map((p) => p.text).join("\0")}`,
+  );
+  const all = new Uint8Array(weights.length + rest.length);
+  all.set(weights);
+  all.set(rest, weights.length);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", all));
+  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -77,6 +77,15 @@ Deno.test("DenseIndex saves and loads; a stale index is refused, naming its file
     DenseIndex.load(dir, ["a", "x", "c"], 2),
     /passage_ids.json: passage 1 is "b"/,
   );
+  // Same ids and shape, other vectors: only the saved source tells them apart.
+  const other = await Deno.makeTempDir();
+  await new DenseIndex(ids, new Float32Array(6), 2, { source: "model-a" }).save(other);
+  assert.equal((await DenseIndex.load(other, ids, 2, "model-a")).source, "model-a");
+  await assert.rejects(
+    DenseIndex.load(other, ids, 2, "model-b"),
+    /embeddings.safetensors: was encoded by another passage encoder/,
+  );
+  await Deno.remove(other, { recursive: true });
   await Deno.remove(dir, { recursive: true });
 });
 
