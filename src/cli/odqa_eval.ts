@@ -135,12 +135,18 @@ export async function main(args: string[]): Promise<void> {
   );
   bar.done();
 
-  // The question's own passage is among its first k: its context inside one of them.
-  const recall = (k: number) =>
-    examples.filter((e, i) =>
-      candidates[i].slice(0, k).some((c) => c.passage.text.includes(e.context))
-    )
-      .length / Math.max(1, examples.length);
+  // The question's own passage is among its first k: for a retriever, its context itself (the
+  // passages are the file's distinct contexts, as retrieve-eval counts); for --retrieved, its
+  // context inside one of them, since a row may join several passages into one.
+  const own = f.retrieved
+    ? (c: Candidate, context: string) => c.passage.text.includes(context)
+    : (c: Candidate, context: string) => c.passage.text === context;
+  const recallAt = new Map(ks.map((k) => [
+    k,
+    examples.filter((e, i) => candidates[i].slice(0, k).some((c) => own(c, e.context))).length /
+    Math.max(1, examples.length),
+  ]));
+  const recall = (k: number) => recallAt.get(k)!;
   const results = [];
   let kept: { predictions: Record<string, string>; nbest: Record<string, unknown[]> } | null = null;
   for (const k of ks) {
