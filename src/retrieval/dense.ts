@@ -101,15 +101,16 @@ export class DenseIndex {
   #chunks: Tensor[] | null = null;
 
   /**
-   * The vectors `embeddings` ([P, dim], row-major) of the passages `ids`; `chunkRows` sets
-   * the passages per chunk (default: as many as one binding holds).
-   */
-  /**
    * What the vectors were computed from (a hash of the passage encoder's weights, the passage
    * length and the passage texts; "" when unknown), saved with them and checked on load.
    */
   readonly source: string;
 
+  /**
+   * The vectors `embeddings` ([P, dim], row-major) of the passages `ids`; `chunkRows` sets
+   * the passages per chunk (default: as many as one binding holds); `source` says what
+   * computed them.
+   */
   constructor(
     readonly ids: readonly string[],
     readonly embeddings: Float32Array,
